@@ -64,6 +64,12 @@ lab_env_set() {
     local f=$LAB_STATE/env
     touch "$f"
     grep -v "^$1=" "$f" >"$f.tmp" || true
-    printf '%s=%q\n' "$1" "$2" >>"$f.tmp"
+    # Plain KEY=value when the value needs no quoting (paths, URIs), else single quotes:
+    # the file must stay both shell-sourceable and easy for other tools to read.
+    if [[ $2 =~ ^[A-Za-z0-9_@%+=:,./?-]*$ ]]; then
+        printf '%s=%s\n' "$1" "$2" >>"$f.tmp"
+    else
+        printf "%s='%s'\n" "$1" "${2//\'/\'\\\'\'}" >>"$f.tmp"
+    fi
     mv "$f.tmp" "$f"
 }

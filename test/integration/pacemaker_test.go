@@ -4,7 +4,9 @@ package integration
 
 import (
 	"encoding/xml"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +59,10 @@ func (st *clusterStatus) runningOn(id string) string {
 	return ""
 }
 
-func TestOneNodeClusterRunsAResource(t *testing.T) {
+// TestOneNodeClusterRunsLabAgent: the lab's own OCF agent, built on internal/ocf, is
+// accepted by pcs (which validates its meta-data against ocf-1.1.rng) and by crmsh, and
+// Pacemaker starts, monitors and stops it.
+func TestOneNodeClusterRunsLabAgent(t *testing.T) {
 	loadLabEnv(t)
 	status := func() *clusterStatus {
 		out, err := exec.Command("crm_mon", "-1", "--output-as=xml").Output()
@@ -71,14 +76,44 @@ func TestOneNodeClusterRunsAResource(t *testing.T) {
 	if !st.Summary.DC.Present || strings.Join(st.online(), " ") != "node1" {
 		t.Fatalf("one-node cluster not online with a DC: %+v", st)
 	}
-	id := uniqueName("dummy")
-	if out, err := exec.Command("pcs", "resource", "create", id, "ocf:heartbeat:Dummy",
-		"op", "monitor", "interval=10s").CombinedOutput(); err != nil {
-		t.Fatalf("pcs resource create: %v\n%s", err, out)
+	viaPcs, viaCrm := uniqueName("pcs"), uniqueName("crm")
+	create := map[string][]string{
+		viaPcs: {"pcs", "resource", "create", viaPcs, "ocf:kvmha-lab:statefile",
+			"state=/run/kvmha-lab/" + viaPcs, "op", "monitor", "interval=10s"},
+		viaCrm: {"crm", "configure", "primitive", viaCrm, "ocf:kvmha-lab:statefile",
+			"params", "state=/run/kvmha-lab/" + viaCrm, "op", "monitor", "interval=10s"},
 	}
-	defer exec.Command("pcs", "resource", "delete", id, "--force").Run()
-	took := waitFor(t, 30*time.Second, id+" started", func() bool { return status().runningOn(id) == "node1" })
-	t.Logf("%s started on node1 in %.2fs", id, took.Seconds())
+	for id, args := range create {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		defer exec.Command("pcs", "resource", "delete", id, "--force").Run()
+	}
+	for id := range create {
+		took := waitFor(t, 30*time.Second, id+" started", func() bool { return status().runningOn(id) == "node1" })
+		t.Logf("%s started on node1 in %.2fs", id, took.Seconds())
+		if _, err := os.Stat("/run/kvmha-lab/" + id); err != nil {
+			t.Fatalf("%s runs but its state file is missing: %v", id, err)
+		}
+	}
+	if out, err := exec.Command("pcs", "resource", "disable", viaPcs, "--wait=30").CombinedOutput(); err != nil {
+		t.Fatalf("pcs resource disable: %v\n%s", err, out)
+	}
+	if _, err := os.Stat("/run/kvmha-lab/" + viaPcs); !os.IsNotExist(err) {
+		t.Fatalf("%s stopped but its state file is still there (%v)", viaPcs, err)
+	}
+}
+
+// TestOCFTesterPassesLabAgent: ocf-tester, the resource-agents checker, passes the lab's
+// agent as installed (meta-data as nobody, DTD validation, idempotent start and stop).
+func TestOCFTesterPassesLabAgent(t *testing.T) {
+	loadLabEnv(t)
+	state := filepath.Join(t.TempDir(), "tester.state")
+	out, err := exec.Command("ocf-tester", "-n", "tester", "-o", "state="+state,
+		"/usr/lib/ocf/resource.d/kvmha-lab/statefile").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "passed all tests") {
+		t.Fatalf("ocf-tester: %v\n%s", err, out)
+	}
 }
 
 // TestThreeNodeClusterFencesAKilledNode: the 3-node lab comes up, a resource runs on one

@@ -26,7 +26,7 @@ BINARIES   := $(notdir $(wildcard cmd/*))
 SBIN_BINS  := $(filter fence_% kvmha,$(BINARIES))
 OCF_BINS   := $(filter-out $(SBIN_BINS),$(BINARIES))
 
-.PHONY: all build install metadata deps test unit lab-test lint bench demo lab-up lab-down clean
+.PHONY: all build install metadata deps test unit fuzz lab-test lint bench demo lab-up lab-down clean
 
 all: build
 
@@ -52,10 +52,19 @@ lint: deps
 	$(GO) vet -tags $(GOTAGS) ./...
 	$(GO) vet -tags $(GOTAGS),lab ./test/...
 	$(STATICCHECK) -tags $(GOTAGS) ./...
+	$(STATICCHECK) -tags $(GOTAGS),lab ./test/...
 
 # Unit tests, fuzz seed corpora (plain go test runs them) and the meta-data checks.
 unit: deps
 	$(GO) test -tags $(GOTAGS) -count=1 ./...
+
+# Each fuzz target for FUZZTIME (plain `go test` already runs their seed corpora).
+FUZZTIME ?= 15s
+fuzz:
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$pkg $$f"; $(GO) test -tags $(GOTAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
 
 # The lab smoke and integration tests: real Ceph, libvirtd, Pacemaker, kernel VM.
 lab-test: deps

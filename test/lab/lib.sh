@@ -66,7 +66,7 @@ lab_env_set() {
     grep -v "^$1=" "$f" >"$f.tmp" || true
     # Plain KEY=value when the value needs no quoting (paths, URIs), else single quotes:
     # the file must stay both shell-sourceable and easy for other tools to read.
-    if [[ $2 =~ ^[A-Za-z0-9_@%+=:,./?-]*$ ]]; then
+    if [[ $2 =~ ^[][A-Za-z0-9_@%+=:,./?-]*$ ]]; then
         printf '%s=%s\n' "$1" "$2" >>"$f.tmp"
     else
         printf "%s='%s'\n" "$1" "${2//\'/\'\\\'\'}" >>"$f.tmp"

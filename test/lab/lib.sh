@@ -26,7 +26,7 @@ lab_pid_alive() {
     pid=$(cat "$f")
     [ -r "/proc/$pid/status" ] || return 1
     grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && return 1
-    if [ -n "$want" ]; then tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$want" || return 1; fi
+    if [ -n "$want" ]; then tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$want" || return 1; fi
     echo "$pid"
 }
 

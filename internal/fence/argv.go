@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // parseArgs parses a command line the way GNU getopt does: options may come
@@ -72,7 +74,7 @@ func parseArgs(set *optionSet, args []string) (*parsed, error) {
 		for i, e := range extra {
 			q[i] = clip(e)
 		}
-		p.notef(LevelWarning, "unused arguments on the command line: %s", strings.Join(q, " "))
+		p.notef(agentlog.Warning, "unused arguments on the command line: %s", strings.Join(q, " "))
 	}
 	return p, nil
 }

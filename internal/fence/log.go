@@ -4,36 +4,20 @@ import (
 	"fmt"
 	"io"
 	"log/syslog"
-	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
-
-// Level is a log severity.
-type Level int
-
-// Log levels.
-const (
-	LevelDebug Level = iota
-	LevelInfo
-	LevelWarning
-	LevelError
-)
-
-func (l Level) String() string {
-	switch l {
-	case LevelDebug:
-		return "DEBUG"
-	case LevelInfo:
-		return "INFO"
-	case LevelWarning:
-		return "WARNING"
-	}
-	return "ERROR"
-}
 
 const redacted = "******"
+
+// syslogQueueSize bounds the messages waiting for syslog; more are dropped.
+const syslogQueueSize = 128
+
+// syslogFlushWait bounds how long close waits for queued syslog messages.
+const syslogFlushWait = 250 * time.Millisecond
 
 // Logger writes to stderr, an optional debug file and an optional syslog
 // sink. It is safe for concurrent use; after close it drops everything, so an
@@ -42,42 +26,37 @@ type Logger struct {
 	mu      sync.Mutex
 	stderr  io.Writer // nil when quiet
 	file    io.Writer // debug file, every level
-	sys     *syslogSink
+	sys     *agentlog.Queue[syslogMsg]
 	verbose bool
-	secrets []string
+	redact  agentlog.Redactor
 	closed  bool
 	now     func() time.Time
 }
 
 func newLogger(stderr io.Writer) *Logger {
-	return &Logger{stderr: stderr, now: time.Now}
+	return &Logger{stderr: stderr, now: time.Now, redact: agentlog.NewRedactor(redacted)}
 }
 
 // addSecret makes every later message replace s with "******".
 func (l *Logger) addSecret(s string) {
-	if s == "" {
-		return
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.secrets = append(l.secrets, s)
-	// Longest first, so a secret containing another is hidden whole.
-	sort.Slice(l.secrets, func(i, j int) bool { return len(l.secrets[i]) > len(l.secrets[j]) })
+	l.redact = l.redact.With(s)
 }
 
 // Debugf logs at debug level (shown with verbose, always in the debug file).
-func (l *Logger) Debugf(format string, args ...any) { l.logf(LevelDebug, format, args...) }
+func (l *Logger) Debugf(format string, args ...any) { l.logf(agentlog.Debug, format, args...) }
 
 // Infof logs at info level (shown with verbose, always in the debug file).
-func (l *Logger) Infof(format string, args ...any) { l.logf(LevelInfo, format, args...) }
+func (l *Logger) Infof(format string, args ...any) { l.logf(agentlog.Info, format, args...) }
 
 // Warnf logs a warning.
-func (l *Logger) Warnf(format string, args ...any) { l.logf(LevelWarning, format, args...) }
+func (l *Logger) Warnf(format string, args ...any) { l.logf(agentlog.Warning, format, args...) }
 
 // Errorf logs an error.
-func (l *Logger) Errorf(format string, args ...any) { l.logf(LevelError, format, args...) }
+func (l *Logger) Errorf(format string, args ...any) { l.logf(agentlog.Error, format, args...) }
 
-func (l *Logger) logf(level Level, format string, args ...any) {
+func (l *Logger) logf(level agentlog.Level, format string, args ...any) {
 	if l == nil {
 		return
 	}
@@ -87,12 +66,9 @@ func (l *Logger) logf(level Level, format string, args ...any) {
 	if l.closed {
 		return
 	}
-	for _, s := range l.secrets {
-		msg = strings.ReplaceAll(msg, s, redacted)
-	}
-	msg = strings.TrimRight(msg, "\n")
+	msg = strings.TrimRight(l.redact.Redact(msg), "\n")
 	line := l.now().Format("2006-01-02 15:04:05.000") + " " + level.String() + ": " + msg + "\n"
-	shown := level >= LevelWarning || l.verbose
+	shown := level >= agentlog.Warning || l.verbose
 	if l.stderr != nil && shown {
 		_, _ = io.WriteString(l.stderr, line)
 	}
@@ -100,7 +76,7 @@ func (l *Logger) logf(level Level, format string, args ...any) {
 		_, _ = io.WriteString(l.file, line)
 	}
 	if l.sys != nil && shown {
-		l.sys.send(level, msg)
+		l.sys.Send(syslogMsg{level, msg}) // drops when syslog is behind
 	}
 }
 
@@ -118,87 +94,26 @@ func (l *Logger) close() {
 	}
 	l.mu.Unlock()
 	if sys != nil {
-		sys.close(250 * time.Millisecond)
+		sys.Close(syslogFlushWait, nil)
 	}
-}
-
-// syslogWriter is the part of *syslog.Writer the sink uses.
-type syslogWriter interface {
-	Debug(m string) error
-	Info(m string) error
-	Warning(m string) error
-	Err(m string) error
-	Close() error
 }
 
 // dialSyslog opens the local syslog with the agent name as tag.
-func dialSyslog(tag string) (syslogWriter, error) {
-	return syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, tag)
+func dialSyslog(tag string) (agentlog.SyslogWriter, error) {
+	return agentlog.DialSyslog(syslog.LOG_DAEMON, tag)
 }
 
 type syslogMsg struct {
-	level Level
+	level agentlog.Level
 	msg   string
 }
 
-// syslogSink forwards messages to syslog from its own goroutine. Sending
-// never blocks: when the queue is full the message is dropped. Dial or write
-// errors silently disable the sink.
-type syslogSink struct {
-	ch   chan syslogMsg
-	done chan struct{}
-}
-
-func newSyslogSink(tag string, dial func(string) (syslogWriter, error)) *syslogSink {
-	s := &syslogSink{ch: make(chan syslogMsg, 128), done: make(chan struct{})}
-	go s.loop(tag, dial)
-	return s
-}
-
-func (s *syslogSink) loop(tag string, dial func(string) (syslogWriter, error)) {
-	defer close(s.done)
-	w, err := dial(tag)
-	if err != nil || w == nil {
-		for range s.ch {
-		}
-		return
-	}
-	defer func() { _ = w.Close() }()
-	broken := false
-	for m := range s.ch {
-		if broken {
-			continue
-		}
-		msg := strings.ReplaceAll(m.msg, "\x00", " ")
-		var err error
-		switch m.level {
-		case LevelDebug:
-			err = w.Debug(msg)
-		case LevelInfo:
-			err = w.Info(msg)
-		case LevelWarning:
-			err = w.Warning(msg)
-		default:
-			err = w.Err(msg)
-		}
-		broken = err != nil
-	}
-}
-
-func (s *syslogSink) send(level Level, msg string) {
-	select {
-	case s.ch <- syslogMsg{level, msg}:
-	default:
-	}
-}
-
-// close ends the queue and waits at most d for it to drain.
-func (s *syslogSink) close(d time.Duration) {
-	close(s.ch)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.done:
-	case <-t.C:
-	}
+// newSyslogSink forwards messages to syslog from its own goroutine, so logf
+// (which writes stderr and the debug file inline) never waits for syslog.
+// Sending never blocks: when the queue is full the message is dropped. Dial or
+// write errors silently disable the sink.
+func newSyslogSink(tag string, dial func(string) (agentlog.SyslogWriter, error)) *agentlog.Queue[syslogMsg] {
+	sink := agentlog.NewSyslog(func() (agentlog.SyslogWriter, error) { return dial(tag) })
+	write := func(m syslogMsg) { sink.Write(m.level, m.msg) }
+	return agentlog.NewQueue(syslogQueueSize, write, func() { _ = sink.Close() })
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 type fakeSyslog struct {
@@ -42,7 +44,7 @@ func runWithSyslog(a *Agent, sl *fakeSyslog, dialErr error, stdin string) (int, 
 	var out, errb bytes.Buffer
 	code := a.run(context.Background(), nil, strings.NewReader(stdin), &out, &errb, runConfig{
 		grace:  100 * time.Millisecond,
-		syslog: func(tag string) (syslogWriter, error) { return sl, dialErr },
+		syslog: func(tag string) (agentlog.SyslogWriter, error) { return sl, dialErr },
 	})
 	return code, errb.String()
 }
@@ -84,29 +86,6 @@ func TestSyslogNeverBlocksOrFails(t *testing.T) {
 	}
 }
 
-func TestSyslogSinkDropsWhenFull(t *testing.T) {
-	sl := &fakeSyslog{block: make(chan struct{})}
-	s := newSyslogSink("t", func(string) (syslogWriter, error) { return sl, nil })
-	done := make(chan struct{})
-	go func() {
-		for i := 0; i < 10000; i++ {
-			s.send(LevelError, "m")
-		}
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("send blocked")
-	}
-	start := time.Now()
-	s.close(50 * time.Millisecond)
-	if time.Since(start) > time.Second {
-		t.Error("close blocked")
-	}
-	close(sl.block)
-}
-
 func TestLoggerAfterClose(t *testing.T) {
 	var b bytes.Buffer
 	l := newLogger(&b)
@@ -134,7 +113,7 @@ func TestLoggerRedactsLongestFirst(t *testing.T) {
 }
 
 func TestLevelString(t *testing.T) {
-	if LevelDebug.String() != "DEBUG" || LevelInfo.String() != "INFO" || LevelWarning.String() != "WARNING" || LevelError.String() != "ERROR" {
+	if agentlog.Debug.String() != "DEBUG" || agentlog.Info.String() != "INFO" || agentlog.Warning.String() != "WARNING" || agentlog.Error.String() != "ERROR" {
 		t.Error("level names")
 	}
 	if String.String() != "string" || Type(42).String() != "Type(42)" || PowerUnknown.String() != "unknown" {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Exit codes.
@@ -23,8 +25,8 @@ const (
 
 // runConfig holds what differs between Run and Main (and tests).
 type runConfig struct {
-	syslog func(string) (syslogWriter, error) // nil: no syslog
-	grace  time.Duration                      // extra time after the deadline; 0: defaultGrace
+	syslog func(string) (agentlog.SyslogWriter, error) // nil: no syslog
+	grace  time.Duration                               // extra time after the deadline; 0: defaultGrace
 }
 
 const defaultGrace = time.Second

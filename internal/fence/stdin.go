@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // maxStdin bounds what is read from stdin; the fencer sends a few hundred bytes.
@@ -11,7 +13,7 @@ const maxStdin = 1 << 20
 
 // note is a message produced before the logger exists; it is logged later.
 type note struct {
-	level Level
+	level agentlog.Level
 	msg   string
 }
 
@@ -21,7 +23,7 @@ type parsed struct {
 	notes []note
 }
 
-func (p *parsed) notef(l Level, format string, args ...any) {
+func (p *parsed) notef(l agentlog.Level, format string, args ...any) {
 	p.notes = append(p.notes, note{l, fmt.Sprintf(format, args...)})
 }
 
@@ -46,7 +48,7 @@ func parseStdin(set *optionSet, r io.Reader) (*parsed, error) {
 		key, val, ok := strings.Cut(line, "=")
 		key = strings.TrimSpace(key)
 		if !ok {
-			p.notef(LevelWarning, "stdin line %d has no '=', ignored", i+1)
+			p.notef(agentlog.Warning, "stdin line %d has no '=', ignored", i+1)
 			continue
 		}
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
@@ -54,11 +56,11 @@ func parseStdin(set *optionSet, r io.Reader) (*parsed, error) {
 		}
 		s := set.lookupKey(key)
 		if s == nil {
-			p.notef(LevelDebug, "ignoring unknown parameter %q on stdin", clip(key))
+			p.notef(agentlog.Debug, "ignoring unknown parameter %q on stdin", clip(key))
 			continue
 		}
 		if val == "" {
-			p.notef(LevelDebug, "ignoring empty value for %s on stdin", s.Name)
+			p.notef(agentlog.Debug, "ignoring empty value for %s on stdin", s.Name)
 			continue
 		}
 		p.raw[s.Name] = val

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // lockedBuffer is a bytes.Buffer safe for the logger goroutine and the test.
@@ -80,7 +82,7 @@ func (w *testWorld) system() system {
 	return system{
 		pid: 4242,
 		now: time.Now,
-		dialSyslog: func(f syslog.Priority, tag string) (syslogWriter, error) {
+		dialSyslog: func(f syslog.Priority, tag string) (agentlog.SyslogWriter, error) {
 			w.syslog.mu.Lock()
 			w.syslog.facility, w.syslog.tag = f, tag
 			w.syslog.mu.Unlock()

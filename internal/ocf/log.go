@@ -7,29 +7,9 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
-
-// Level is a log severity, named as ocf_log prints it.
-type Level int
-
-const (
-	LevelDebug Level = iota
-	LevelInfo
-	LevelWarn
-	LevelError
-)
-
-func (l Level) String() string {
-	switch l {
-	case LevelDebug:
-		return "DEBUG"
-	case LevelInfo:
-		return "INFO"
-	case LevelWarn:
-		return "WARNING"
-	}
-	return "ERROR"
-}
 
 // logQueueSize bounds the messages waiting for the writer. An agent that
 // logs faster than syslog accepts loses messages instead of stalling.
@@ -54,20 +34,14 @@ const logFileDateFormat = "Jan 02 15:04:05"
 // fail the action. A nil *Logger discards everything, which keeps agent
 // helpers easy to unit-test.
 type Logger struct {
-	debug   bool
-	secrets []string
-
-	mu      sync.Mutex // guards closed, dropped and sends on queue
-	closed  bool
-	dropped int
-	queue   chan logRecord
-	done    chan struct{}
-
-	sinks *logSinks
+	debug  bool
+	redact agentlog.Redactor
+	now    func() time.Time
+	queue  *agentlog.Queue[logRecord]
 }
 
 type logRecord struct {
-	level Level
+	level agentlog.Level
 	msg   string
 	at    time.Time
 	// quietOnStderr marks a copy of the exit reason, which is already on
@@ -82,11 +56,11 @@ type loggerConfig struct {
 	stderrTag  string
 	fileTag    string
 	debug      bool
-	secrets    []string
+	redact     agentlog.Redactor
 	syslogOn   bool
 	facility   syslog.Priority
 	syslogTag  string
-	dialSyslog func(syslog.Priority, string) (syslogWriter, error)
+	dialSyslog func(syslog.Priority, string) (agentlog.SyslogWriter, error)
 	logFile    string
 	debugLog   string
 	openFile   func(path string) (io.WriteCloser, error)
@@ -94,40 +68,39 @@ type loggerConfig struct {
 }
 
 func newLogger(cfg loggerConfig) *Logger {
-	l := &Logger{
-		debug:   cfg.debug,
-		secrets: cfg.secrets,
-		queue:   make(chan logRecord, logQueueSize),
-		done:    make(chan struct{}),
-		sinks: &logSinks{
-			cfg:   cfg,
-			files: map[string]io.WriteCloser{},
-			dead:  map[string]bool{},
-		},
+	sinks := &logSinks{cfg: cfg, files: map[string]io.WriteCloser{}, dead: map[string]bool{}}
+	if cfg.syslogOn {
+		sinks.syslog = agentlog.NewSyslog(func() (agentlog.SyslogWriter, error) {
+			return cfg.dialSyslog(cfg.facility, cfg.syslogTag)
+		})
 	}
-	go l.writeLoop()
-	return l
+	return &Logger{
+		debug:  cfg.debug,
+		redact: cfg.redact,
+		now:    cfg.now,
+		queue:  agentlog.NewQueue(logQueueSize, sinks.write, sinks.closeAll),
+	}
 }
 
 // Debugf logs at debug level; it is a no-op unless debugging is enabled.
-func (l *Logger) Debugf(format string, args ...any) { l.logf(LevelDebug, format, args...) }
+func (l *Logger) Debugf(format string, args ...any) { l.logf(agentlog.Debug, format, args...) }
 
 // Infof logs at info level.
-func (l *Logger) Infof(format string, args ...any) { l.logf(LevelInfo, format, args...) }
+func (l *Logger) Infof(format string, args ...any) { l.logf(agentlog.Info, format, args...) }
 
 // Warnf logs at warning level.
-func (l *Logger) Warnf(format string, args ...any) { l.logf(LevelWarn, format, args...) }
+func (l *Logger) Warnf(format string, args ...any) { l.logf(agentlog.Warning, format, args...) }
 
 // Errorf logs at error level. It does not set the exit reason; return an
 // error from the handler for that.
-func (l *Logger) Errorf(format string, args ...any) { l.logf(LevelError, format, args...) }
+func (l *Logger) Errorf(format string, args ...any) { l.logf(agentlog.Error, format, args...) }
 
 // DebugEnabled reports whether debug messages are written, so callers can
 // skip expensive formatting.
 func (l *Logger) DebugEnabled() bool { return l != nil && l.debug }
 
-func (l *Logger) logf(level Level, format string, args ...any) {
-	if l == nil || (level == LevelDebug && !l.debug) {
+func (l *Logger) logf(level agentlog.Level, format string, args ...any) {
+	if l == nil || (level == agentlog.Debug && !l.debug) {
 		return
 	}
 	l.enqueue(logRecord{level: level, msg: fmt.Sprintf(format, args...)})
@@ -137,63 +110,27 @@ func (l *Logger) enqueue(rec logRecord) {
 	if l == nil {
 		return
 	}
-	rec.msg = defangExitReasonMarker(flattenLine(redactSecrets(rec.msg, l.secrets)))
-	rec.at = l.sinks.cfg.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return // a handler abandoned after its deadline is still talking
-	}
-	select {
-	case l.queue <- rec:
-	default:
-		l.dropped++
-	}
+	rec.msg = defangExitReasonMarker(flattenLine(l.redact.Redact(rec.msg)))
+	rec.at = l.now()
+	l.queue.Send(rec) // a full queue drops; a closed one means an abandoned handler is still talking
 }
 
 // close stops accepting messages and waits up to wait for the queue to drain.
 // It reports whether everything was written.
 func (l *Logger) close(wait time.Duration) bool {
-	l.mu.Lock()
-	if !l.closed {
-		if l.dropped > 0 {
-			select {
-			case l.queue <- logRecord{level: LevelWarn, at: l.sinks.cfg.now(),
-				msg: fmt.Sprintf("%d log messages were dropped because logging could not keep up", l.dropped)}:
-			default:
-			}
-		}
-		l.closed = true
-		close(l.queue)
-	}
-	l.mu.Unlock()
-
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	select {
-	case <-l.done:
-		return true
-	case <-timer.C:
-		return false
-	}
+	return l.queue.Close(wait, func(dropped int) logRecord {
+		return logRecord{level: agentlog.Warning, at: l.now(),
+			msg: fmt.Sprintf("%d log messages were dropped because logging could not keep up", dropped)}
+	})
 }
 
-func (l *Logger) writeLoop() {
-	defer close(l.done)
-	for rec := range l.queue {
-		l.sinks.write(rec)
-	}
-	l.sinks.closeAll()
-}
-
-// logSinks is owned by the writer goroutine; nothing else touches it except
-// the shared stderr mutex.
+// logSinks is owned by the queue's writer goroutine; nothing else touches it
+// except the shared stderr mutex.
 type logSinks struct {
-	cfg        loggerConfig
-	syslog     syslogWriter
-	syslogDead bool
-	files      map[string]io.WriteCloser
-	dead       map[string]bool
+	cfg    loggerConfig
+	syslog *agentlog.Syslog // nil unless HA_LOGFACILITY asks for syslog
+	files  map[string]io.WriteCloser
+	dead   map[string]bool
 }
 
 func (s *logSinks) write(rec logRecord) {
@@ -203,43 +140,14 @@ func (s *logSinks) write(rec logRecord) {
 		_, _ = io.WriteString(s.cfg.stderr, s.cfg.stderrTag+": "+line+"\n")
 		s.cfg.stderrMu.Unlock()
 	}
-	s.writeSyslog(rec.level, line)
+	s.syslog.Write(rec.level, line)
 
 	fileLine := rec.at.Format(logFileDateFormat) + " " + s.cfg.fileTag + ": " + line + "\n"
-	if rec.level != LevelDebug && s.cfg.logFile != "" {
+	if rec.level != agentlog.Debug && s.cfg.logFile != "" {
 		s.writeFile(s.cfg.logFile, fileLine)
 	}
-	if s.cfg.debugLog != "" && (rec.level == LevelDebug || s.cfg.debugLog != s.cfg.logFile) {
+	if s.cfg.debugLog != "" && (rec.level == agentlog.Debug || s.cfg.debugLog != s.cfg.logFile) {
 		s.writeFile(s.cfg.debugLog, fileLine)
-	}
-}
-
-func (s *logSinks) writeSyslog(level Level, line string) {
-	if !s.cfg.syslogOn || s.syslogDead {
-		return
-	}
-	if s.syslog == nil {
-		w, err := s.cfg.dialSyslog(s.cfg.facility, s.cfg.syslogTag)
-		if err != nil {
-			// No syslog socket (containers, early boot): stderr still has it.
-			s.syslogDead = true
-			return
-		}
-		s.syslog = w
-	}
-	var err error
-	switch level {
-	case LevelDebug:
-		err = s.syslog.Debug(line)
-	case LevelInfo:
-		err = s.syslog.Info(line)
-	case LevelWarn:
-		err = s.syslog.Warning(line)
-	default:
-		err = s.syslog.Err(line)
-	}
-	if err != nil {
-		s.syslogDead = true
 	}
 }
 
@@ -265,9 +173,7 @@ func (s *logSinks) closeAll() {
 	for _, f := range s.files {
 		_ = f.Close()
 	}
-	if s.syslog != nil {
-		_ = s.syslog.Close()
-	}
+	_ = s.syslog.Close()
 }
 
 // openLogFile appends to a log file, creating it readable by the admin group.

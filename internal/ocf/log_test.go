@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // logAgent logs one message per level from start.
@@ -113,7 +115,7 @@ func TestUnknownFacilityWarnsAndUsesDaemon(t *testing.T) {
 func TestUnreachableSyslogIsHarmless(t *testing.T) {
 	world := newTestWorld()
 	sys := world.system()
-	sys.dialSyslog = func(syslog.Priority, string) (syslogWriter, error) { return nil, errors.New("no /dev/log") }
+	sys.dialSyslog = func(syslog.Priority, string) (agentlog.SyslogWriter, error) { return nil, errors.New("no /dev/log") }
 	var stdout, stderr lockedBuffer
 	code := logAgent().main([]string{"x", ActionStart}, []string{"OCF_RESKEY_name=x", "HA_LOGFACILITY=daemon"}, &stdout, &stderr, sys)
 	if code != 0 || !strings.Contains(stderr.String(), "INFO: info split") {
@@ -231,7 +233,7 @@ func TestLoggingAfterCloseIsDropped(t *testing.T) {
 }
 
 func TestLevelNames(t *testing.T) {
-	if LevelDebug.String() != "DEBUG" || LevelInfo.String() != "INFO" || LevelWarn.String() != "WARNING" || LevelError.String() != "ERROR" {
+	if agentlog.Debug.String() != "DEBUG" || agentlog.Info.String() != "INFO" || agentlog.Warning.String() != "WARNING" || agentlog.Error.String() != "ERROR" {
 		t.Error("level names must match ocf_log")
 	}
 }

@@ -87,7 +87,7 @@ func TestSecretRedaction(t *testing.T) {
 	if strings.Join(secrets, ",") != "abcdefgh,abcd" {
 		t.Fatalf("secrets %q", secrets)
 	}
-	if got := redactSecrets("k=abcdefgh s=abcd p=visible xyz", secrets); got != "k=*** s=*** p=visible xyz" {
+	if got := secretRedactor(params, values).Redact("k=abcdefgh s=abcd p=visible xyz"); got != "k=*** s=*** p=visible xyz" {
 		t.Errorf("redacted %q", got)
 	}
 }

@@ -124,5 +124,5 @@ func (r *Request) typedParam(name string, want ParamType) *Param {
 // that comes from elsewhere (a library error quoting a URL with a key, say).
 // The logger and exit reasons already do this; see Logger for the rules.
 func (r *Request) Redact(s string) string {
-	return redactSecrets(s, secretValues(r.agent.Params, r.env.Params))
+	return secretRedactor(r.agent.Params, r.env.Params).Redact(s)
 }

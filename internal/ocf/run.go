@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Run executes the agent as a process: it reads os.Args and os.Environ and
@@ -30,7 +32,7 @@ func (a *Agent) Main(args, environ []string, stdout, stderr io.Writer) int {
 type system struct {
 	pid        int
 	now        func() time.Time
-	dialSyslog func(syslog.Priority, string) (syslogWriter, error)
+	dialSyslog func(syslog.Priority, string) (agentlog.SyslogWriter, error)
 	openFile   func(string) (io.WriteCloser, error)
 	// logFlushWait bounds how long exit waits for queued log messages.
 	logFlushWait time.Duration
@@ -40,7 +42,7 @@ func defaultSystem() system {
 	return system{
 		pid:          os.Getpid(),
 		now:          time.Now,
-		dialSyslog:   dialSyslog,
+		dialSyslog:   agentlog.DialSyslog,
 		openFile:     openLogFile,
 		logFlushWait: 250 * time.Millisecond,
 	}
@@ -95,9 +97,9 @@ func (a *Agent) main(args, environ []string, stdout, stderr io.Writer, sys syste
 	code, reason := req.outcome(a.dispatch(req, spec, start))
 	log.Debugf("%s %s: exit code %d (%s)", req.Instance(), action, int(code), code)
 	if reason != "" {
-		level := LevelError
+		level := agentlog.Error
 		if code.IsState() {
-			level = LevelInfo
+			level = agentlog.Info
 		}
 		log.enqueue(logRecord{level: level, msg: reason, quietOnStderr: true})
 	}
@@ -121,7 +123,7 @@ func (r *Request) outcome(err error) (ExitCode, string) {
 	case code == Success, code == NotRunning && r.IsProbe():
 		return code, ""
 	}
-	reason := redactSecrets(reasonOf(err, r.action), r.Log.secrets)
+	reason := r.Log.redact.Redact(reasonOf(err, r.action))
 	if reason == "" && !code.IsState() {
 		reason = fmt.Sprintf("%s failed: %s", r.action, code.Description())
 	}
@@ -154,7 +156,7 @@ func (a *Agent) newRequestLogger(env *Env, stderr io.Writer, stderrMu *sync.Mute
 		stderrTag:  stderrTag,
 		fileTag:    stderrTag,
 		debug:      env.Debug,
-		secrets:    secretValues(a.Params, env.Params),
+		redact:     secretRedactor(a.Params, env.Params),
 		syslogOn:   syslogOn,
 		facility:   facility,
 		syslogTag:  syslogTag,

@@ -2,7 +2,8 @@ package ocf
 
 import (
 	"sort"
-	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // minRedactedSecretLen is the shortest secret value scrubbed from free text.
@@ -14,8 +15,8 @@ const minRedactedSecretLen = 4
 const redactedMark = "***"
 
 // secretValues lists the configured values of secret parameters that are
-// long enough to be recognisable, longest first so that a secret containing
-// another is replaced whole.
+// long enough to be recognisable, longest first (the order the Redactor
+// applies them in, so the list reads the way redaction works).
 func secretValues(params []Param, values map[string]string) []string {
 	var secrets []string
 	for i := range params {
@@ -30,9 +31,7 @@ func secretValues(params []Param, values map[string]string) []string {
 	return secrets
 }
 
-func redactSecrets(s string, secrets []string) string {
-	for _, secret := range secrets {
-		s = strings.ReplaceAll(s, secret, redactedMark)
-	}
-	return s
+// secretRedactor replaces the values secretValues lists with "***".
+func secretRedactor(params []Param, values map[string]string) agentlog.Redactor {
+	return agentlog.NewRedactor(redactedMark, secretValues(params, values)...)
 }

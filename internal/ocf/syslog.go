@@ -6,21 +6,6 @@ import (
 	"strings"
 )
 
-// syslogWriter is the part of *syslog.Writer the logger uses; tests supply
-// fakes, including ones that block, to prove logging cannot stall an action.
-type syslogWriter interface {
-	Debug(msg string) error
-	Info(msg string) error
-	Warning(msg string) error
-	Err(msg string) error
-	Close() error
-}
-
-// dialSyslog connects to the local syslog socket.
-func dialSyslog(facility syslog.Priority, tag string) (syslogWriter, error) {
-	return syslog.Dial("", "", facility|syslog.LOG_INFO, tag)
-}
-
 var syslogFacilities = map[string]syslog.Priority{
 	"kern": syslog.LOG_KERN, "user": syslog.LOG_USER, "mail": syslog.LOG_MAIL,
 	"daemon": syslog.LOG_DAEMON, "auth": syslog.LOG_AUTH, "syslog": syslog.LOG_SYSLOG,

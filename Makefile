@@ -81,8 +81,11 @@ lab-up: deps
 lab-down:
 	test/lab/lab-down
 
-bench:
-	@echo "make bench: no agent benchmarks yet (they arrive with the agents)"
+# Each test/bench/*.sh measures one agent against its anchor in the same run, on the lab.
+bench: deps build
+	@ls test/bench/*.sh >/dev/null 2>&1 || { echo "make bench: no benchmarks yet"; exit 0; }
+	test/lab/lab-up || { test/lab/lab-down; exit 1; }
+	rc=0; for b in test/bench/*.sh; do echo "== $$b"; bash $$b || rc=1; done; test/lab/lab-down; exit $$rc
 
 demo:
 	@echo "make demo arrives with the first agent (ocf:kvmha:VirtualDomain)"

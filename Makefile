@@ -83,8 +83,8 @@ lab-down:
 
 # Each test/bench/*.sh measures one agent against its anchor in the same run, on the lab.
 bench: deps build
-	@ls test/bench/*.sh >/dev/null 2>&1 || { echo "make bench: no benchmarks yet"; exit 0; }
-	test/lab/lab-up || { test/lab/lab-down; exit 1; }
+	@if ! ls test/bench/*.sh >/dev/null 2>&1; then echo "make bench: no benchmarks yet"; exit 0; fi; \
+	test/lab/lab-up || { test/lab/lab-down; exit 1; }; \
 	rc=0; for b in test/bench/*.sh; do echo "== $$b"; bash $$b || rc=1; done; test/lab/lab-down; exit $$rc
 
 demo:

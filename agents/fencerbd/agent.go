@@ -1,0 +1,150 @@
+// Package fencerbd is fence_rbd: fabric fencing of Ceph clients. It fences a
+// node by adding its client addresses to the OSD blocklist, so the OSDs
+// refuse every read and write of every Ceph client on that node (librbd in
+// qemu, krbd, rbd-nbd) from the moment they have the new osdmap, whether the
+// node is dead, half dead or about to come back. "on" (unfencing) removes
+// exactly the entries fence_rbd added for that node.
+package fencerbd
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/kvmha/kvmha/internal/fence"
+)
+
+// Option names.
+const (
+	optHosts    = "hosts"
+	optConf     = "ceph_conf"
+	optUser     = "ceph_user"
+	optKeyring  = "ceph_keyring"
+	optMonHost  = "mon_host"
+	optPools    = "pools"
+	optExpire   = "expire"
+	defaultConf = "/etc/ceph/ceph.conf"
+)
+
+const longDesc = `fence_rbd fences Ceph RBD clients at the storage, the way fence_scsi does with SCSI reservations: "off" adds every Ceph client address of the node to the OSD blocklist (one ip:0/0 entry per address, which blocks every client session from that IP; a range entry for a network written in CIDR, on clusters that support range blocklists), waits until this client has the newest osdmap (so any later write by anyone reaches the OSDs only after they know the blocklist), then reads the blocklist back to verify. The node's qemu, krbd and rbd-nbd clients get EBLOCKLISTED for every I/O from then on, whether the node is dead or still running. While fencing, watchers and lock owners of the images in "pools" whose address belongs to the node are listed and checked against the new blocklist.
+
+The node's addresses come from "hosts" (node1=10.0.0.1,10.0.1.1;node2=10.0.0.2 — ';' or spaces between nodes, '=' or ':' after the name, ',' between addresses; IPv6 with or without brackets; CIDR networks). The plug may also be the address list itself, for pcmk_host_map="node1:10.0.0.1;node2:10.0.0.2". Use the addresses the node's Ceph clients connect from (its public-network addresses), never an address a Ceph daemon of another node or the fencing node itself uses.
+
+"on" unfences: it removes exactly the entries fence_rbd added for the node, which it records in the monitors' config-key store under kvmha/fence_rbd/<node> before adding them, then deletes the record. Both need the monitors only: unfencing runs on the node itself, whose address is still blocklisted then, and fencing never waits for a pool. Entries someone else added stay; if they still block the node, "on" fails and names them. "status" is OFF when every address of the node is blocklisted, ON when none is. Configure the device with meta provides=unfencing (pcs stonith create ... meta provides=unfencing): Pacemaker then runs "on" on each node when it joins, before it starts resources. Entries last "expire" (default 10 years) so that a fenced node stays fenced until it is unfenced.
+
+The cephx user needs mon 'allow r, allow command "osd blocklist", allow command "config-key get" with key prefix kvmha/fence_rbd/, allow command "config-key set" with key prefix kvmha/fence_rbd/, allow command "config-key rm" with key prefix kvmha/fence_rbd/' and, for the holder check, osd 'profile rbd-read-only pool=POOL' for each pool. The key is read from the keyring file by librados; it is never passed on a command line.`
+
+// New returns the fence_rbd agent.
+func New() *fence.Agent {
+	f := &fencer{dial: dialCeph}
+	return f.agent()
+}
+
+func (f *fencer) agent() *fence.Agent {
+	return &fence.Agent{
+		Name:            "fence_rbd",
+		ShortDesc:       "Fence agent for Ceph RBD clients (OSD blocklist)",
+		LongDesc:        longDesc,
+		VendorURL:       "https://github.com/kvmha/kvmha",
+		Version:         version,
+		PlugDescription: "Node to fence: a node name from hosts, or its client addresses (10.0.0.1,10.0.1.1)",
+		Unfencing:       true,
+		Options: []fence.Option{
+			{Name: optHosts, Type: fence.String, Placeholder: "map",
+				Description: "Node names and the addresses (or CIDR networks) their Ceph clients use: node1=10.0.0.1,10.0.1.1;node2=10.0.0.2"},
+			{Name: optConf, Type: fence.String, Default: defaultConf, Placeholder: "path",
+				Description: "Ceph configuration file (skipped when absent and mon_host is set)"},
+			{Name: optUser, Type: fence.String, Default: "admin", Placeholder: "id",
+				Description: "cephx user id, without client."},
+			{Name: optKeyring, Type: fence.String, Placeholder: "path",
+				Description: "Keyring file with the user's key (default: librados' search path)"},
+			{Name: optMonHost, Type: fence.String, Placeholder: "addrs",
+				Description: "Monitor addresses or DNS names (every address of a name is tried); overrides the configuration file"},
+			{Name: optPools, Type: fence.String, Default: "rbd", Placeholder: "pool[/namespace],...",
+				Description: "Pools whose images' watchers and lockers are listed and checked while fencing, or none"},
+			{Name: optExpire, Type: fence.String, Default: "10y", Placeholder: "duration",
+				Description: "How long blocklist entries last: seconds, or a number with s, m, h, d, w or y"},
+		},
+		Status:   f.status,
+		Off:      f.off,
+		On:       f.on,
+		List:     f.list,
+		Monitor:  f.monitor,
+		Validate: f.validate,
+	}
+}
+
+// version is the agent's version string; the build may override it.
+var version = "0.1"
+
+// validate checks the options; it runs before every device action.
+func (f *fencer) validate(_ context.Context, r *fence.Request) error {
+	s, err := readSettings(r)
+	if err != nil {
+		return err
+	}
+	if r.Plug != "" {
+		if _, err := s.hosts.resolveTarget(r.Plug); err != nil {
+			return err
+		}
+	}
+	if k := s.cfg.Keyring; k != "" {
+		fi, err := os.Stat(k)
+		switch {
+		case err != nil:
+			return fmt.Errorf("ceph_keyring: %v", err)
+		case fi.Mode().Perm()&0o077 != 0:
+			r.Log.Warnf("keyring %s can be read by others than its owner (mode %04o)", k, fi.Mode().Perm())
+		}
+	}
+	return nil
+}
+
+// list prints the nodes of the hosts option; list-status adds their state.
+func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, error) {
+	s, err := readSettings(r)
+	if err != nil {
+		return nil, err
+	}
+	names := append([]string(nil), s.hosts.names...)
+	sort.Strings(names)
+	plugs := make([]fence.Plug, 0, len(names))
+	for _, n := range names {
+		plugs = append(plugs, fence.Plug{ID: n})
+	}
+	if r.Action != fence.ActionListStatus || len(plugs) == 0 {
+		return plugs, nil
+	}
+	c, err := f.connect(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	bl, err := c.Blocklist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range plugs {
+		t, _ := s.hosts.resolveTarget(plugs[i].ID)
+		plugs[i].State, _ = coverage(t, bl)
+	}
+	return plugs, nil
+}
+
+// monitor checks that the cluster answers the blocklist query.
+func (f *fencer) monitor(ctx context.Context, r *fence.Request) error {
+	s, err := readSettings(r)
+	if err != nil {
+		return err
+	}
+	c, err := f.connect(ctx, s)
+	if err != nil {
+		return err
+	}
+	bl, err := c.Blocklist(ctx)
+	if err != nil {
+		return err
+	}
+	r.Log.Debugf("the cluster answers: %d blocklist entries", len(bl))
+	return nil
+}

@@ -1,0 +1,166 @@
+package libvirt
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Default ports of libvirtd's TCP and TLS listeners.
+const (
+	defaultTCPPort = "16509"
+	defaultTLSPort = "16514"
+)
+
+// ErrUnsupportedURI is returned for URIs this package cannot connect to
+// (unknown transports, ssh).
+var ErrUnsupportedURI = errors.New("unsupported libvirt URI")
+
+// endpoint is where a libvirt URI tells a client to connect, and which
+// driver URI to open once connected.
+type endpoint struct {
+	network  string // "unix" or "tcp"
+	address  string // socket path, or host:port
+	tls      bool
+	host     string // for TLS: the server name
+	port     string
+	pkiPath  string // TLS certificate folder (?pkipath=)
+	noVerify bool   // TLS: do not verify the server (?no_verify=1)
+	// name is the URI libvirtd is asked to open: the client URI without
+	// transport, host and client-side options, e.g. qemu:///system.
+	name string
+}
+
+// parseURI interprets a libvirt connection URI the way libvirt's remote
+// driver does for the transports this package supports.
+func parseURI(raw string) (endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("%w %q: %v", ErrUnsupportedURI, raw, err)
+	}
+	if u.Scheme == "" || u.Opaque != "" {
+		return endpoint{}, fmt.Errorf("%w %q: expected driver[+transport]://[host]/path", ErrUnsupportedURI, raw)
+	}
+	driver, transport, _ := strings.Cut(u.Scheme, "+")
+	if transport == "" {
+		transport = "unix"
+		if u.Host != "" {
+			transport = "tls" // libvirt's rule: a host without transport means TLS
+		}
+	}
+	query := u.Query()
+	ep := endpoint{name: (&url.URL{Scheme: driver, Path: u.Path}).String()}
+	switch {
+	case query.Get("name") != "":
+		ep.name = query.Get("name")
+	case u.Path == "":
+		ep.name = driver + ":///"
+	}
+
+	switch transport {
+	case "unix":
+		if u.Host != "" {
+			return endpoint{}, fmt.Errorf("%w %q: the unix transport takes no host", ErrUnsupportedURI, raw)
+		}
+		ep.network = "unix"
+		ep.address = query.Get("socket")
+		if ep.address == "" {
+			ep.address = defaultSocket(driver, u.Path)
+		}
+	case "tcp", "tls":
+		if u.Hostname() == "" {
+			return endpoint{}, fmt.Errorf("%w %q: transport %s needs a host", ErrUnsupportedURI, raw, transport)
+		}
+		ep.network = "tcp"
+		ep.host, ep.port = u.Hostname(), u.Port()
+		if ep.port == "" {
+			ep.port = defaultTCPPort
+			if transport == "tls" {
+				ep.port = defaultTLSPort
+			}
+		}
+		ep.address = net.JoinHostPort(ep.host, ep.port)
+		if transport == "tls" {
+			ep.tls = true
+			ep.pkiPath = query.Get("pkipath")
+			switch query.Get("no_verify") {
+			case "", "0":
+			case "1":
+				ep.noVerify = true
+			default:
+				return endpoint{}, fmt.Errorf("%w %q: no_verify must be 0 or 1", ErrUnsupportedURI, raw)
+			}
+		}
+	default:
+		return endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (use unix, tcp or tls)", ErrUnsupportedURI, raw, transport)
+	}
+	return ep, nil
+}
+
+// defaultSocket is the socket libvirt's client library would use for a local
+// URI: the per-driver socket of the modular daemons when it exists, else the
+// monolithic libvirtd's.
+func defaultSocket(driver, path string) string {
+	dir := "/run/libvirt"
+	if path == "/session" {
+		dir = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "libvirt")
+		if os.Getenv("XDG_RUNTIME_DIR") == "" {
+			home, _ := os.UserHomeDir()
+			dir = filepath.Join(home, ".cache", "libvirt")
+		}
+	}
+	if driver != "" {
+		modular := filepath.Join(dir, "virt"+driver+"d-sock")
+		if _, err := os.Stat(modular); err == nil {
+			return modular
+		}
+	}
+	return filepath.Join(dir, "libvirt-sock")
+}
+
+// DefaultURI is the URI a libvirt client uses when given none: the
+// LIBVIRT_DEFAULT_URI environment variable, else uri_default in
+// /etc/libvirt/libvirt.conf, else qemu:///system. This is what
+// "virsh --quiet uri" prints for root on a KVM host.
+func DefaultURI() string {
+	if uri := os.Getenv("LIBVIRT_DEFAULT_URI"); uri != "" {
+		return uri
+	}
+	if uri := uriDefaultFromConf("/etc/libvirt/libvirt.conf"); uri != "" {
+		return uri
+	}
+	return "qemu:///system"
+}
+
+// uriDefaultFromConf reads uri_default = "..." from a libvirt client
+// configuration file; "" when absent or unreadable.
+func uriDefaultFromConf(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		key, value, ok := strings.Cut(sc.Text(), "=")
+		if !ok || strings.TrimSpace(key) != "uri_default" {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+			return value[1 : len(value)-1]
+		}
+	}
+	return ""
+}
+
+// CheckURI reports whether Dial can connect to uri, without connecting.
+func CheckURI(uri string) error {
+	_, err := parseURI(uri)
+	return err
+}

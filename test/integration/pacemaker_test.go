@@ -64,14 +64,7 @@ func (st *clusterStatus) runningOn(id string) string {
 // Pacemaker starts, monitors and stops it.
 func TestOneNodeClusterRunsLabAgent(t *testing.T) {
 	loadLabEnv(t)
-	status := func() *clusterStatus {
-		out, err := exec.Command("crm_mon", "-1", "--output-as=xml").Output()
-		if err != nil {
-			return &clusterStatus{}
-		}
-		st, _ := parseStatus(out)
-		return st
-	}
+	status := oneNodeStatus
 	st := status()
 	if !st.Summary.DC.Present || strings.Join(st.online(), " ") != "node1" {
 		t.Fatalf("one-node cluster not online with a DC: %+v", st)

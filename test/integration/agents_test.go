@@ -117,4 +117,3 @@ func stonithAdmin(t *testing.T, args ...string) (int, string, time.Duration) {
 	}
 	return 0, string(out), took
 }
-

@@ -30,6 +30,9 @@
 #   LAB_NODES_STONITH=true|false   cluster property stonith-enabled (default true)
 #   LAB_NODES_DC_DEADTIME=2s       cluster property dc-deadtime
 #   LAB_NODES_LIBVIRT=1            every node also runs its own libvirtd (TCP 16509 on 10.77.0.<i>)
+#   LAB_NODES_CEPH=1               also a Ceph cluster for the nodes, in the hub at 10.77.0.250
+#                                  (ceph.sh state "ceph-nodes", port LAB_NODES_CEPH_PORT=13400);
+#                                  up records its ceph.sh env lines prefixed NODES_ (NODES_CEPH_CONF…)
 #   LAB_NODES_TIMEOUT=60           bound (s) for up, wait-online and clean stops
 #   LAB_SWITCH_DIR, LAB_SWITCH_REBOOT_DELAY=5  see power-switch.sh
 set -euo pipefail
@@ -40,6 +43,7 @@ C=nodes
 NS=$LAB_STATE/nodes
 SW=${LAB_SWITCH_DIR:-/var/lib/kvmha-lab/switch}
 HUB=kvmha-hub
+HUB_ADDR=10.77.0.250
 TIMEOUT=${LAB_NODES_TIMEOUT:-60}
 FENCE_AGENT=/usr/sbin/fence_lab
 FENCE_SRC=$LAB_DIR/fence-lab
@@ -189,6 +193,8 @@ make_network() {
     ip -n $HUB link set lo up
     ip -n $HUB link add br0 type bridge
     ip -n $HUB link set br0 up
+    # The hub's own address: services the lab runs for the nodes (their Ceph) listen here.
+    ip -n $HUB addr add "$HUB_ADDR/24" dev br0
     for ((i = 1; i <= n; i++)); do
         ip netns add "kvmha-n$i"
         ip -n $HUB link add "n$i" type veth peer name eth0 netns "kvmha-n$i"
@@ -282,6 +288,7 @@ up() {
     setsid "$LAB_DIR/power-switch.sh" >>"$NS/switch.log" 2>&1 </dev/null &
     echo $! >"$NS/switch.pid"
 
+    if [ "${LAB_NODES_CEPH:-0}" = 1 ]; then start_nodes_ceph; fi
     for ((i = 1; i <= n; i++)); do with_lock "$i" start_node; done
     lab_log $C "$n nodes booted ($(elapsed "$t0") s)"
     wait_online
@@ -296,6 +303,17 @@ up() {
     lab_log $C "up: $n nodes in $(elapsed "$t0") s, $(pcmk_rss_kib "${pids[@]}" "$(switch_pid)") KiB RSS"
 }
 
+# start_nodes_ceph: a Ceph the nodes reach (the main lab Ceph on 127.0.0.1 is out of their
+# reach), with its env lines recorded as NODES_CEPH_CONF, NODES_CEPH_KEYRING, ...
+start_nodes_ceph() {
+    LAB_CEPH_NETNS=$HUB LAB_CEPH_ADDR=$HUB_ADDR LAB_CEPH_PORT=${LAB_NODES_CEPH_PORT:-13400} \
+        "$LAB_DIR/ceph.sh" up ceph-nodes
+    local key value
+    while IFS='=' read -r key value; do
+        [ -n "$key" ] && lab_env_set "NODES_${key#export }" "$value"
+    done < <("$LAB_DIR/ceph.sh" env ceph-nodes)
+}
+
 down() {
     local n i p
     if p=$(switch_pid); then lab_stop_pids 5 "$p"; fi # first, so it powers nothing on meanwhile
@@ -307,6 +325,7 @@ down() {
         with_lock "$i" stop_node &
     done
     wait
+    "$LAB_DIR/ceph.sh" down ceph-nodes
     for ns in /run/netns/kvmha-n[0-9]* /run/netns/$HUB; do
         if [ -e "$ns" ]; then ip netns del "${ns##*/}"; fi
     done

@@ -1,0 +1,220 @@
+package o2cb
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fakeHost is a machine in a temporary folder: /proc/mounts and
+// /proc/filesystems, /sys/fs/ocfs2 and /sys/module, /lib/modules, /run, /etc,
+// and configfs emulated by fakeConfigFS. Mount, modprobe and the resolver
+// are recorded and act on those files.
+type fakeHost struct {
+	t   *testing.T
+	dir string
+	sys *System
+	cfs *fakeConfigFS
+
+	modprobes   [][]string
+	modprobeErr error
+	mountErr    map[string]error // by file system type
+	unmounts    []string
+	hosts       map[string]string // name resolution
+}
+
+const fakeRelease = "6.1.0-test-amd64"
+
+func newFakeHost(t *testing.T) *fakeHost {
+	t.Helper()
+	dir := t.TempDir()
+	h := &fakeHost{t: t, dir: dir, mountErr: map[string]error{}, hosts: map[string]string{}}
+	for _, d := range []string{"proc", "sys/module", "config", "run", "etc/ocfs2", "etc/corosync", "dev", "block",
+		"lib/modules/" + fakeRelease} {
+		must(os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	h.write("proc/mounts", "sysfs /sys sysfs rw,nosuid 0 0\nproc /proc proc rw 0 0\n")
+	h.write("proc/filesystems", "nodev\tsysfs\nnodev\tproc\n\text4\n")
+	h.write("lib/modules/"+fakeRelease+"/modules.dep",
+		"kernel/fs/configfs/configfs.ko:\nkernel/fs/ocfs2/ocfs2_stack_o2cb.ko: kernel/fs/ocfs2/ocfs2_stackglue.ko\n"+
+			"kernel/fs/ocfs2/dlmfs/ocfs2_dlmfs.ko: kernel/fs/configfs/configfs.ko\n")
+	h.cfs = newFakeConfigFS(filepath.Join(dir, "config"))
+	h.sys = &System{
+		ConfigfsDir: filepath.Join(dir, "config"),
+		Configfs:    h.cfs,
+		SysfsDir:    filepath.Join(dir, "sys"),
+		ProcDir:     filepath.Join(dir, "proc"),
+		ModulesDir:  filepath.Join(dir, "lib/modules"),
+		StateDir:    filepath.Join(dir, "run/kvmha"),
+		DevicesDir:  filepath.Join(dir, "dev"),
+		BlockDir:    filepath.Join(dir, "block"),
+		Mount:       h.mount,
+		Unmount:     h.unmount,
+		Modprobe:    h.modprobe,
+		Hostname:    func() (string, error) { return "node1.example", nil },
+		Release:     func() string { return fakeRelease },
+		LookupIPv4: func(_ context.Context, host string) ([]netip.Addr, error) {
+			if a, ok := h.hosts[host]; ok {
+				return []netip.Addr{netip.MustParseAddr(a)}, nil
+			}
+			return nil, fmt.Errorf("lookup %s: no such host", host)
+		},
+		OpenDevice: func(path string, write bool) (*os.File, error) {
+			if write {
+				return os.OpenFile(path, os.O_RDWR, 0)
+			}
+			return os.Open(path)
+		},
+		SectorSize: func(*os.File) (int, error) { return 512, nil },
+	}
+	return h
+}
+
+func (h *fakeHost) path(p string) string { return filepath.Join(h.dir, p) }
+
+func (h *fakeHost) write(p, data string) {
+	h.t.Helper()
+	must(os.MkdirAll(filepath.Dir(h.path(p)), 0o755))
+	if err := os.WriteFile(h.path(p), []byte(data), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *fakeHost) read(p string) string {
+	data, _ := os.ReadFile(h.path(p))
+	return string(data)
+}
+
+// loadModules does what modprobe of the O2CB modules does to /proc and /sys,
+// and makes configfs' "cluster" subsystem appear.
+func (h *fakeHost) loadModules(names ...string) {
+	for _, m := range names {
+		switch m {
+		case "configfs":
+			h.appendLine("proc/filesystems", "nodev\tconfigfs")
+		case "ocfs2_dlmfs":
+			h.appendLine("proc/filesystems", "nodev\tocfs2_dlmfs")
+		case "ocfs2_stack_o2cb":
+			h.write("sys/fs/ocfs2/loaded_cluster_plugins", "o2cb\n")
+			h.write("sys/fs/ocfs2/cluster_stack", "o2cb\n")
+			must(os.MkdirAll(h.path("sys/module/ocfs2_nodemanager"), 0o755))
+			must(os.MkdirAll(h.path("config/cluster"), 0o755))
+		}
+	}
+}
+
+func (h *fakeHost) appendLine(p, line string) {
+	h.write(p, h.read(p)+line+"\n")
+}
+
+func (h *fakeHost) modprobe(_ context.Context, names ...string) error {
+	h.modprobes = append(h.modprobes, names)
+	if h.modprobeErr != nil {
+		return h.modprobeErr
+	}
+	h.loadModules(names...)
+	return nil
+}
+
+func (h *fakeHost) mount(source, target, fstype string) error {
+	if err := h.mountErr[fstype]; err != nil {
+		return err
+	}
+	if fstype == "ocfs2_dlmfs" {
+		if _, err := os.Stat(target); err != nil {
+			return err
+		}
+	}
+	// the kernel's escapes: \ooo for backslash, blanks and newline
+	esc := strings.NewReplacer("\\", "\\134", " ", "\\040", "\t", "\\011", "\n", "\\012")
+	h.appendLine("proc/mounts", fmt.Sprintf("%s %s %s rw,relatime 0 0", esc.Replace(source), esc.Replace(target), esc.Replace(fstype)))
+	return nil
+}
+
+// mountLine adds a mount as another tool would.
+func (h *fakeHost) mountLine(source, target, fstype string) { must(h.mount(source, target, fstype)) }
+
+func (h *fakeHost) unmount(target string) error {
+	h.unmounts = append(h.unmounts, target)
+	lines := strings.Split(strings.TrimSuffix(h.read("proc/mounts"), "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if f := strings.Fields(lines[i]); len(f) > 1 && unescapeMount(f[1]) == target {
+			lines = slices.Delete(lines, i, i+1)
+			h.write("proc/mounts", strings.Join(lines, "\n")+"\n")
+			return nil
+		}
+	}
+	return errors.New("not mounted")
+}
+
+// The lab's two-node layout.
+const twoNodes = "cluster:\n\tname = lab\n\theartbeat_mode = local\n\tnode_count = 2\n\n" +
+	"node:\n\tcluster = lab\n\tnumber = 1\n\tip_port = 7777\n\tip_address = 192.168.77.1\n\tname = node1\n\n" +
+	"node:\n\tcluster = lab\n\tnumber = 2\n\tip_port = 7777\n\tip_address = 192.168.77.2\n\tname = node2\n\n"
+
+// result is one agent invocation.
+type result struct {
+	code   int
+	reason string
+	stderr string
+}
+
+// run invokes the agent in-process the way Pacemaker would: params are
+// OCF_RESKEY_ values over the defaults below; a monitor is recurring unless
+// the params say "probe".
+func (h *fakeHost) run(action string, params ...string) result {
+	h.t.Helper()
+	var env []string // the first of duplicate variables wins: extra ones go first
+	defaults := []string{"OCF_RESOURCE_INSTANCE=o2cb:0", "OCF_RESOURCE_TYPE=o2cb", "OCF_RESKEY_CRM_meta_on_node=node1"}
+	values := map[string]string{
+		pCluster: "lab", pClusterConf: h.path("etc/ocfs2/cluster.conf"),
+		pCorosyncConf: h.path("etc/corosync/corosync.conf"), pDLMFSDir: h.path("dlm"),
+	}
+	interval := "10000"
+	for _, p := range params {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "probe":
+			interval = "0"
+		case "env":
+			env = append(env, v)
+		default:
+			values[k] = v
+		}
+	}
+	for k, v := range values {
+		env = append(env, "OCF_RESKEY_"+k+"="+v)
+	}
+	if action == "monitor" {
+		env = append(env, "OCF_RESKEY_CRM_meta_interval="+interval)
+	}
+	env = append(env, defaults...)
+	var stdout, stderr bytes.Buffer
+	code := New(h.sys).Main([]string{"o2cb", action}, env, &stdout, &stderr)
+	r := result{code: code, stderr: stderr.String()}
+	if i := strings.LastIndex(r.stderr, "ocf-exit-reason:"); i >= 0 {
+		r.reason = strings.TrimSpace(strings.SplitN(r.stderr[i+len("ocf-exit-reason:"):], "\n", 2)[0])
+	}
+	return r
+}
+
+// expect fails unless the invocation ended with code and its exit reason
+// contains every part.
+func (h *fakeHost) expect(r result, code int, parts ...string) {
+	h.t.Helper()
+	if r.code != code {
+		h.t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, code, r.stderr)
+	}
+	for _, p := range parts {
+		if !strings.Contains(r.reason, p) && !strings.Contains(r.stderr, p) {
+			h.t.Fatalf("output lacks %q; stderr:\n%s", p, r.stderr)
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package o2cb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/kvmha/kvmha/internal/o2cbconf"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// start brings the cluster up step by step; every step first looks whether
+// it is done, so that start is idempotent and completes a half-done start.
+func (a *agent) start(ctx context.Context, req *ocf.Request) error {
+	s := settingsOf(req)
+	l, err := a.loadLayout(ctx, req, s)
+	if err != nil {
+		return err
+	}
+	sys := a.sys
+	st, err := sys.loadState(s.cluster)
+	if err != nil {
+		req.Log.Warnf("%v; starting afresh", err)
+	}
+	// Global heartbeat devices are looked at first: a wrong device must fail
+	// start before anything changes.
+	regions, err := a.resolveRegions(ctx, l)
+	if err != nil {
+		return err
+	}
+	if s.manageConf {
+		if err := writeClusterConf(s.clusterConf, l, regions, req.Log); err != nil {
+			return err
+		}
+	}
+	if err := sys.ensureModules(ctx, req.Log); err != nil {
+		return err
+	}
+	if err := sys.ensureConfigfs(); err != nil {
+		return err
+	}
+	if err := sys.ensureClusterStack(); err != nil {
+		return err
+	}
+	if err := sys.ensureDLMFS(s.dlmfsDir, &st, s.cluster); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	attrs := clusterAttrs{timeouts: s.timeouts, fenceMethod: s.fenceMethod, heartbeatMode: l.HeartbeatMode}
+	if err := registerCluster(sys.Configfs, l, attrs, req.Log); err != nil {
+		return err
+	}
+	if l.HeartbeatMode == o2cbconf.HeartbeatGlobal {
+		if err := a.startRegions(ctx, l.Name, regions, &st, req.Log); err != nil {
+			return err
+		}
+	}
+	req.Log.Infof("O2CB cluster %s is up: %d nodes, local node %s (%d), %s heartbeat",
+		l.Name, len(l.Nodes), l.Local.Name, l.Local.Number, l.HeartbeatMode)
+	return nil
+}
+
+// ensureConfigfs mounts configfs where the kernel made its mount point.
+func (s *System) ensureConfigfs() error {
+	mounts, err := s.readMounts()
+	if err != nil {
+		return err
+	}
+	if mountedAt(mounts, s.ConfigfsDir) == "configfs" {
+		return nil
+	}
+	if err := s.Mount("configfs", s.ConfigfsDir, "configfs"); err != nil {
+		return fmt.Errorf("cannot mount configfs at %s: %w", s.ConfigfsDir, err)
+	}
+	return nil
+}
+
+// ensureClusterStack selects o2cb in /sys/fs/ocfs2/cluster_stack. The
+// kernel refuses a switch while volumes of another stack are mounted.
+func (s *System) ensureClusterStack() error {
+	file := s.clusterStackFile()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrInstalled, "cannot read %s (is ocfs2_stackglue loaded?): %v", file, err)
+	}
+	cur := strings.TrimSpace(string(data))
+	if cur == "o2cb" {
+		return nil
+	}
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.Write([]byte("o2cb\n"))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if errors.Is(err, syscall.EBUSY) {
+		return fmt.Errorf("OCFS2 uses the %s cluster stack with volumes mounted; it can switch to o2cb only once they are unmounted", cur)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot switch the OCFS2 cluster stack from %s to o2cb: %w", cur, err)
+	}
+	return nil
+}
+
+// ensureDLMFS mounts ocfs2_dlmfs unless it is mounted, and remembers that
+// the mount is ours.
+func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
+	mounts, err := s.readMounts()
+	if err != nil {
+		return err
+	}
+	switch fstype := mountedAt(mounts, dir); fstype {
+	case "ocfs2_dlmfs":
+		return nil
+	case "":
+	default:
+		return ocf.Errorf(ocf.ErrArgs, "%s is a %s mount, not ocfs2_dlmfs: choose another %s", dir, fstype, pDLMFSDir)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("cannot create %s: %w", dir, err)
+	}
+	if err := s.Mount("ocfs2_dlmfs", dir, "ocfs2_dlmfs"); err != nil {
+		return fmt.Errorf("cannot mount ocfs2_dlmfs at %s: %w", dir, err)
+	}
+	st.MountedDLMFS = dir
+	if err := s.saveState(cluster, *st); err != nil {
+		return fmt.Errorf("cannot record the dlmfs mount: %w", err)
+	}
+	return nil
+}
+
+// registerCluster creates the cluster, sets its attributes, registers the
+// nodes and makes this node the local one (which starts o2net listening),
+// in that order: the o2net timeouts cannot change once a peer connected.
+func registerCluster(c configFS, l *layout, attrs clusterAttrs, log *ocf.Logger) error {
+	clusters, err := registeredClusters(c)
+	if err != nil {
+		return err
+	}
+	for _, other := range clusters {
+		if other != l.Name {
+			return fmt.Errorf("O2CB cluster %s is registered in the kernel, which runs one cluster at a time: take it offline first", other)
+		}
+	}
+	if !slices.Contains(clusters, l.Name) {
+		if err := c.Mkdir(clusterDir(l.Name)); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return fmt.Errorf("cannot register cluster %s: the kernel has another O2CB cluster", l.Name)
+			}
+			if errors.Is(err, os.ErrNotExist) {
+				return ocf.Errorf(ocf.ErrInstalled, "configfs has no O2CB \"cluster\" folder: the ocfs2_nodemanager module is missing")
+			}
+			return fmt.Errorf("cannot register cluster %s: %w", l.Name, err)
+		}
+	}
+	if err := applyClusterAttrs(c, l.Name, attrs); err != nil {
+		return err
+	}
+	registered, err := readNodes(c, l.Name)
+	if err != nil {
+		return err
+	}
+	byName := map[string]registeredNode{}
+	for _, r := range registered {
+		byName[r.Name] = r
+	}
+	for _, want := range l.Nodes {
+		r, ok := byName[want.Name]
+		if !ok {
+			if err := registerNode(c, l.Name, want); err != nil {
+				return err
+			}
+			continue
+		}
+		if d := r.differs(want); d != "" {
+			return fmt.Errorf("node %s is registered with %s; node attributes cannot change while the cluster runs: stop it first", want.Name, d)
+		}
+	}
+	for _, r := range registered {
+		if !slices.ContainsFunc(l.Nodes, func(n o2cbconf.Node) bool { return n.Name == r.Name }) {
+			log.Warnf("node %s is registered but not in %s; it stays until the cluster is stopped", r.Name, l.Source)
+		}
+	}
+	if local := localNode(registered); local != "" && local != l.Local.Name {
+		return fmt.Errorf("the kernel's local node is %s, but this node is %s in %s: stop the cluster first", local, l.Local.Name, l.Source)
+	}
+	if r, ok := byName[l.Local.Name]; ok && r.Local {
+		return nil
+	}
+	return setLocal(c, l.Name, l.Local.Name)
+}

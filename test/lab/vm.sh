@@ -48,7 +48,7 @@ VM_RECIPE=3 # bump when the build recipe below changes in a way the keys do not 
 
 # Root image: debootstrap --variant=minbase --include=these (dependencies resolved).
 VM_PACKAGES=${LAB_VM_PACKAGES:-kmod iproute2 busybox nftables ocfs2-tools rbd-nbd ceph-common
-    librbd1 librados2 resource-agents procps util-linux e2fsprogs}
+    librbd1 librados2 resource-agents libxml2-utils procps util-linux e2fsprogs}
 VM_PACKAGES="$VM_PACKAGES ${LAB_VM_EXTRA_PACKAGES:-}"
 # Unpacked into the image without their dependencies: ceph-resource-agents (the ocf:ceph:rbd
 # agent, one shell script) depends on the whole Ceph server ("ceph": mon, osd, mgr).

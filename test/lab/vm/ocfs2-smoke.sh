@@ -55,8 +55,12 @@ EOF
 
 log "$me ($VM_IP), peer $peer ($VM_PEER_IP), disk $dev"
 [ -b "$dev" ] || fail "no shared disk $dev"
-ping -c 1 -W 5 "$VM_PEER_IP" >/dev/null 2>&1 || busybox ping -c 1 -W 5 "$VM_PEER_IP" >/dev/null 2>&1 ||
-    fail "peer $VM_PEER_IP unreachable on the pair link"
+# The peer may boot seconds later than this VM: wait up to a minute for its link.
+tries=0
+until ping -c 1 -W 1 "$VM_PEER_IP" >/dev/null 2>&1 || busybox ping -c 1 -W 1 "$VM_PEER_IP" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || fail "peer $VM_PEER_IP unreachable on the pair link"
+done
 
 /etc/init.d/o2cb online lab >/tmp/o2cb.log 2>&1 || { cat /tmp/o2cb.log; fail "o2cb online"; }
 [ "$(cat "/sys/kernel/config/cluster/lab/node/$me/local" 2>/dev/null)" = 1 ] || fail "o2cb: $me is not the local node"

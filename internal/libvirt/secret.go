@@ -79,3 +79,8 @@ func kindOf(err error) error {
 	}
 	return nil
 }
+
+// UndefineSecret deletes a secret and its value.
+func (c *Conn) UndefineSecret(ctx context.Context, s Secret) error {
+	return c.do(ctx, "undefine secret "+s.UUID, func() error { return c.rpc.SecretUndefine(s.ref) })
+}

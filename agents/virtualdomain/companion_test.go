@@ -1,0 +1,39 @@
+package virtualdomain
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestNeedsCeph(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  []string
+		want bool
+	}{
+		{[]string{"VirtualDomain", "start"}, nil, true},
+		{[]string{"VirtualDomain", "monitor"}, nil, false},
+		{[]string{"VirtualDomain", "monitor"}, []string{"OCF_CHECK_LEVEL=20"}, true},
+		{[]string{"VirtualDomain", "status"}, []string{"OCF_RESKEY_OCF_CHECK_LEVEL=20"}, true},
+		{[]string{"VirtualDomain", "monitor"}, []string{"OCF_CHECK_LEVEL=10"}, false},
+		{[]string{"VirtualDomain", "stop"}, []string{"OCF_CHECK_LEVEL=20"}, false},
+		{[]string{"VirtualDomain", "meta-data"}, nil, false},
+		{[]string{"VirtualDomain"}, nil, false},
+	} {
+		if got := needsCeph(tc.args, tc.env); got != tc.want {
+			t.Errorf("%v %v: %v", tc.args, tc.env, got)
+		}
+	}
+}
+
+// Without the companion, a start that needs Ceph fails as "not installed here".
+func TestStartWithoutCephSupport(t *testing.T) {
+	h := newHarness(t)
+	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/a", testUUID)))
+	d := h.deps()
+	d.openCeph = cephNotBuiltIn
+	r := newAgentResult(t, d, h, "start")
+	if r.code != 5 || !strings.Contains(r.reason(), "no Ceph support") || h.hv.called("CreateTransient") != 0 {
+		t.Fatalf("exit %d, calls %v", r.code, h.hv.callList())
+	}
+}

@@ -1,0 +1,8 @@
+package virtualdomain
+
+import "os"
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

@@ -1,0 +1,168 @@
+package virtualdomain
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+const (
+	testURI  = "qemu:///system?socket=/nonexistent/libvirt-sock"
+	testUUID = "6f1c2a3e-0000-4000-8000-0000000000a1"
+)
+
+// harness runs the agent in-process against fakes.
+type harness struct {
+	t      *testing.T
+	hv     *fakeHV
+	qemu   *fakeQemu
+	ceph   *fakeCeph
+	dir    string
+	config string
+	env    map[string]string
+
+	mu      sync.Mutex
+	runs    [][]string
+	runFunc func(argv []string) (string, int, error)
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{t: t, hv: newFakeHV(), qemu: &fakeQemu{procs: map[string][]int{}, dieOn: "term"},
+		ceph: &fakeCeph{images: map[string]rbdcheck.Status{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
+	h.writeConfig(domainXML("vm1", testUUID, ""))
+	h.env = map[string]string{
+		"OCF_RESKEY_config":           h.config,
+		"OCF_RESKEY_hypervisor":       testURI,
+		"OCF_RESOURCE_INSTANCE":       "vm1",
+		"OCF_RESKEY_CRM_meta_timeout": "20000",
+	}
+	return h
+}
+
+func (h *harness) writeConfig(xml string) {
+	h.t.Helper()
+	if err := os.WriteFile(h.config, []byte(xml), 0o640); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) set(kv ...string) *harness {
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.env[kv[i]] = kv[i+1]
+	}
+	return h
+}
+
+func (h *harness) deps() deps {
+	return deps{
+		dialHypervisor: h.hv.dial,
+		openCeph:       h.ceph.open,
+		qemu:           h.qemu,
+		localAddrs: func() ([]net.IP, error) {
+			return []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.0.0.1")}, nil
+		},
+		run: func(ctx context.Context, argv []string) (string, int, error) {
+			h.mu.Lock()
+			h.runs = append(h.runs, argv)
+			f := h.runFunc
+			h.mu.Unlock()
+			if f != nil {
+				return f(argv)
+			}
+			return "", 0, nil
+		},
+		stateDir:        filepath.Join(h.dir, "rsctmp"),
+		poll:            10 * time.Millisecond,
+		defaultCephConf: filepath.Join(h.dir, "no-ceph.conf"),
+		defaultURI:      func() string { return "qemu:///system" },
+	}
+}
+
+func (h *harness) commands() [][]string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([][]string(nil), h.runs...)
+}
+
+// result is one run of the agent.
+type result struct {
+	code   ocf.ExitCode
+	stdout string
+	stderr string
+	took   time.Duration
+}
+
+// reason is the ocf-exit-reason text, "" when none.
+func (r result) reason() string {
+	i := strings.LastIndex(r.stderr, "ocf-exit-reason:")
+	if i < 0 {
+		return ""
+	}
+	line, _, _ := strings.Cut(r.stderr[i+len("ocf-exit-reason:"):], "\n")
+	return line
+}
+
+func (h *harness) do(action string) result {
+	h.t.Helper()
+	return newAgentResult(h.t, h.deps(), h, action)
+}
+
+// newAgentResult runs an action of an agent with the given dependencies.
+func newAgentResult(t *testing.T, d deps, h *harness, action string) result {
+	t.Helper()
+	var env []string
+	for k, v := range h.env {
+		env = append(env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	start := time.Now()
+	code := newAgent(d).Main([]string{"VirtualDomain", action}, env, &stdout, &stderr)
+	return result{code: ocf.ExitCode(code), stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+}
+
+// expect runs an action and checks its exit code.
+func (h *harness) expect(action string, want ocf.ExitCode) result {
+	h.t.Helper()
+	r := h.do(action)
+	if r.code != want {
+		h.t.Fatalf("%s: exit %d (%s), want %d (%s)\nstderr:\n%s\ncalls: %v", action, r.code, r.code, want, want, r.stderr, h.hv.callList())
+	}
+	return r
+}
+
+// domainXML writes a test domain; extra goes into <devices>.
+func domainXML(name, uuid, extra string) string {
+	u := ""
+	if uuid != "" {
+		u = "<uuid>" + uuid + "</uuid>"
+	}
+	return fmt.Sprintf(`<domain type='kvm'><name>%s</name>%s<memory unit='MiB'>128</memory><vcpu>1</vcpu>
+<os><type>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>%s</devices></domain>`, name, u, extra)
+}
+
+// rbdDiskXML is a network disk on pool/image with a ceph secret.
+func rbdDiskXML(target, image, secretUUID string) string {
+	return fmt.Sprintf(`<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+<source protocol='rbd' name='%s'><host name='10.0.0.9' port='6789'/><host name='mon2.example' port='3300'/></source>
+<auth username='kvmha'><secret type='ceph' uuid='%s'/></auth><target dev='%s' bus='virtio'/></disk>`, image, secretUUID, target)
+}
+
+// within fails when an action took longer than its budget allows.
+func within(t *testing.T, r result, budget time.Duration) {
+	t.Helper()
+	if r.took > budget {
+		t.Fatalf("action took %v, more than %v", r.took, budget)
+	}
+}

@@ -1,0 +1,146 @@
+package virtualdomain
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/libvirt"
+)
+
+// target is the domain an action is about.
+type target struct {
+	name string
+	uuid string
+	// file is the parsed config file; nil when the action only knows the
+	// domain from what the agent remembered (the file is unreadable).
+	file *domainFile
+}
+
+func targetOf(df *domainFile) target {
+	return target{name: df.cfg.Name, uuid: df.cfg.UUID, file: df}
+}
+
+// isQemu reports whether the domain runs as a qemu process, which the agent
+// can find in /proc without libvirtd. Without the file the agent assumes
+// so: it is made for KVM guests.
+func (t target) isQemu() bool {
+	if t.file == nil {
+		return true
+	}
+	switch t.file.cfg.Type {
+	case "kvm", "qemu", "":
+		return true
+	}
+	return false
+}
+
+// observation is what libvirtd says about the domain.
+type observation struct {
+	dom   libvirt.Domain
+	found bool
+	info  libvirt.Info
+}
+
+// active: the domain exists and holds its resources (running, paused,
+// blocked, being shut down, or suspended to RAM).
+func (o observation) active() bool {
+	if !o.found {
+		return false
+	}
+	switch o.info.State {
+	case libvirt.StateRunning, libvirt.StateBlocked, libvirt.StatePaused,
+		libvirt.StateShutdown, libvirt.StatePMSuspended:
+		return true
+	}
+	return false
+}
+
+// stopped: the domain does not exist or is shut off.
+func (o observation) stopped() bool {
+	return !o.found || o.info.State == libvirt.StateShutoff
+}
+
+// observe asks libvirtd for the domain's state. With a UUID it costs one
+// round trip (libvirt finds domains by UUID); otherwise, or when no domain
+// has that UUID, the domain is looked up by name.
+func observe(ctx context.Context, h hypervisor, t target) (observation, error) {
+	if t.uuid != "" {
+		if ref, err := libvirt.DomainRef(t.name, t.uuid); err == nil {
+			info, err := h.DomainInfo(ctx, ref)
+			if err == nil {
+				return observation{dom: ref, found: true, info: info}, nil
+			}
+			if !errors.Is(err, libvirt.ErrNotFound) {
+				return observation{}, err
+			}
+		}
+	}
+	dom, err := h.DomainByName(ctx, t.name)
+	if errors.Is(err, libvirt.ErrNotFound) {
+		return observation{}, nil
+	}
+	if err != nil {
+		return observation{}, err
+	}
+	info, err := h.DomainInfo(ctx, dom)
+	if errors.Is(err, libvirt.ErrNotFound) { // gone between the two calls
+		return observation{}, nil
+	}
+	if err != nil {
+		return observation{}, err
+	}
+	return observation{dom: dom, found: true, info: info}, nil
+}
+
+// observeSettled is observe that waits out "no state", which libvirt
+// reports while a domain is being set up (an incoming migration). It
+// returns the last observation when ctx ends first.
+func (v *vd) observeSettled(ctx context.Context, h hypervisor, t target) (observation, error) {
+	for {
+		obs, err := observe(ctx, h, t)
+		if err != nil || !obs.found || obs.info.State != libvirt.StateNoState {
+			return obs, err
+		}
+		if !sleep(ctx, v.poll) {
+			return obs, nil
+		}
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether the full time passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// earlier returns a context that ends reserve before ctx's deadline (or
+// with ctx when that leaves no time), for phases that must leave time for
+// what comes after them.
+func earlier(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, deadline.Add(-reserve))
+}
+
+// remaining is the time left before ctx's deadline (a day without one).
+func remaining(ctx context.Context) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return time.Until(deadline)
+	}
+	return 24 * time.Hour
+}
+
+// reserveFor picks how much of what is left to hold back for a fallback:
+// a quarter, between min and max.
+func reserveFor(ctx context.Context, lo, hi time.Duration) time.Duration {
+	return min(max(remaining(ctx)/4, lo), hi)
+}

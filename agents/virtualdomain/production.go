@@ -1,0 +1,66 @@
+package virtualdomain
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"time"
+
+	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/internal/libvirt"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// Agent returns ocf:kvmha:VirtualDomain wired to the real libvirtd, process
+// table and, when openCeph is not nil, Ceph. Without it, actions that need
+// Ceph fail with OCF_ERR_INSTALLED (ExecCephCompanion normally runs them in
+// the embedded twin that has it).
+func Agent(openCeph rbdcheck.OpenFunc) *ocf.Agent {
+	stateDir := os.Getenv("HA_RSCTMP")
+	if stateDir == "" {
+		stateDir = "/run/resource-agents"
+	}
+	if openCeph == nil {
+		openCeph = cephNotBuiltIn
+	}
+	return newAgent(deps{
+		dialHypervisor: func(ctx context.Context, uri string) (hypervisor, error) {
+			c, err := libvirt.Dial(ctx, uri)
+			if err != nil {
+				return nil, err
+			}
+			return c, nil
+		},
+		openCeph:        openCeph,
+		qemu:            procQemu{root: "/proc"},
+		localAddrs:      interfaceIPs,
+		run:             runCommand,
+		stateDir:        stateDir,
+		poll:            250 * time.Millisecond,
+		defaultCephConf: "/etc/ceph/ceph.conf",
+		defaultURI:      libvirt.DefaultURI,
+	})
+}
+
+// errNoCeph: this build neither links Ceph nor carries its Ceph-linked twin.
+var errNoCeph = errors.New("this build of the agent has no Ceph support (build it with make build)")
+
+func cephNotBuiltIn(context.Context, rbdcheck.Access) (rbdcheck.Inspector, error) {
+	return nil, errNoCeph
+}
+
+// interfaceIPs lists the addresses of this node's interfaces.
+func interfaceIPs() ([]net.IP, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return nil, err
+	}
+	ips := make([]net.IP, 0, len(addrs))
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			ips = append(ips, n.IP)
+		}
+	}
+	return ips, nil
+}

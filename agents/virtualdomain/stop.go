@@ -1,0 +1,261 @@
+package virtualdomain
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/libvirt"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// Time held back from a stop's budget for destroying the domain after the
+// graceful shutdown (libvirt's destroy sends SIGTERM and waits for it).
+const (
+	minDestroyReserve = 2 * time.Second
+	maxDestroyReserve = 10 * time.Second
+)
+
+// stop shuts the domain down: a graceful shutdown (honouring shutdown_mode)
+// until shortly before the deadline, then destroy. Stopping a stopped
+// domain succeeds. When libvirtd does not answer, the domain's qemu process
+// is signalled directly near the deadline; stop succeeds only once no qemu
+// of the domain is left, because a stop that lies gets the guest started
+// twice.
+func (v *vd) stop(ctx context.Context, req *ocf.Request) error {
+	s := readSettings(req, v.defaultURI)
+	t, ok := v.stopTarget(req, s)
+	if !ok {
+		return nil
+	}
+	graceful, cancel := earlier(ctx, reserveFor(ctx, minDestroyReserve, maxDestroyReserve))
+	defer cancel()
+	h, err := v.dialHypervisor(graceful, s.uri)
+	if err != nil {
+		return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
+	}
+	defer h.Close()
+	return v.stopConnected(ctx, graceful, req, s, h, t)
+}
+
+// stopTarget is the domain to stop: from the config file, else the one this
+// node remembers starting. Neither means nothing was started here.
+func (v *vd) stopTarget(req *ocf.Request, s settings) (target, bool) {
+	df, err := v.readDomainFile(s.configPath)
+	if err == nil {
+		return targetOf(df), true
+	}
+	if mem, ok := v.recall(req); ok {
+		req.Log.Warnf("%v; stopping domain %s, which this node started", err, mem.Name)
+		return target{name: mem.Name, uuid: mem.UUID}, true
+	}
+	req.Log.Infof("%v; no domain of this resource was started on this node: it is stopped", err)
+	return target{}, false
+}
+
+func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s settings, h hypervisor, t target) error {
+	obs, err := observe(graceful, h, t)
+	if errors.Is(err, libvirt.ErrUnreachable) {
+		return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
+	}
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot get the state of domain %s: %v", t.name, err)
+	}
+	if obs.stopped() {
+		req.Log.Infof("domain %s already stopped", t.name)
+		v.forget(req)
+		return nil
+	}
+	if s.forceStop || obs.info.State == libvirt.StateCrashed {
+		return v.destroy(ctx, req, s, h, t, obs.dom)
+	}
+	if s.snapshotDir != "" {
+		path := filepath.Join(s.snapshotDir, t.name+".state")
+		err := h.Save(graceful, obs.dom, path)
+		if err == nil {
+			req.Log.Infof("saved the state of domain %s to %s", t.name, path)
+			return v.waitStopped(ctx, req, s, h, t)
+		}
+		req.Log.Errorf("failed to save the state of domain %s to %s: %v; shutting it down", t.name, path, err)
+	}
+	if s.saveConfig && t.file != nil {
+		v.saveConfig(graceful, req, s, h, obs.dom)
+	}
+	req.Log.Infof("issuing graceful shutdown request for domain %s", t.name)
+	if err := h.Shutdown(graceful, obs.dom, s.shutdownFlags()); err != nil {
+		if errors.Is(err, libvirt.ErrUnreachable) && ctx.Err() == nil && graceful.Err() == nil {
+			return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
+		}
+		req.Log.Warnf("shutdown request for domain %s failed: %v; destroying it", t.name, err)
+		return v.destroy(ctx, req, s, h, t, obs.dom)
+	}
+	gone, err := v.waitUntilStopped(graceful, h, t)
+	switch {
+	case gone:
+		req.Log.Infof("domain %s shut down", t.name)
+		v.forget(req)
+		return nil
+	case err != nil && !libvirt.IsTimeout(err):
+		if errors.Is(err, libvirt.ErrUnreachable) {
+			return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
+		}
+		req.Log.Warnf("cannot follow the shutdown of domain %s: %v", t.name, err)
+	case err != nil:
+		// A call was abandoned as the graceful phase ended, which closed
+		// the connection: destroy needs a new one.
+		if h, err = v.redial(ctx, s.uri); err != nil {
+			return v.stopWithoutLibvirt(ctx, ctx, req, s, t, err)
+		}
+		defer h.Close()
+	}
+	req.Log.Warnf("domain %s did not shut down in time; destroying it", t.name)
+	return v.destroy(ctx, req, s, h, t, obs.dom)
+}
+
+// redial connects again, leaving half the remaining time for what follows.
+func (v *vd) redial(ctx context.Context, uri string) (hypervisor, error) {
+	dctx, cancel := earlier(ctx, remaining(ctx)/2)
+	defer cancel()
+	return v.dialHypervisor(dctx, uri)
+}
+
+// waitUntilStopped polls the domain's state until it is stopped (true),
+// ctx ends between two calls (false, nil) or a call fails (false, err; a
+// call abandoned at the deadline gives an error for which
+// libvirt.IsTimeout holds).
+func (v *vd) waitUntilStopped(ctx context.Context, h hypervisor, t target) (bool, error) {
+	for {
+		obs, err := observe(ctx, h, t)
+		if err != nil {
+			return false, err
+		}
+		if obs.stopped() {
+			return true, nil
+		}
+		if !sleep(ctx, v.poll) {
+			return false, nil
+		}
+	}
+}
+
+// waitStopped waits for the domain to go away within ctx; stop succeeds
+// only then.
+func (v *vd) waitStopped(ctx context.Context, req *ocf.Request, s settings, h hypervisor, t target) error {
+	gone, err := v.waitUntilStopped(ctx, h, t)
+	if gone {
+		v.forget(req)
+		return nil
+	}
+	if err != nil && errors.Is(err, libvirt.ErrUnreachable) {
+		return v.stopWithoutLibvirt(ctx, ctx, req, s, t, err)
+	}
+	return ocf.Errorf(ocf.ErrGeneric, "domain %s is still running: %v", t.name, orTimeout(err))
+}
+
+// destroy stops the domain at once and waits until libvirt reports it
+// stopped.
+func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hypervisor, t target, dom libvirt.Domain) error {
+	req.Log.Infof("issuing forced shutdown (destroy) request for domain %s", t.name)
+	for {
+		err := h.Destroy(ctx, dom)
+		switch {
+		case err == nil, errors.Is(err, libvirt.ErrNotFound), errors.Is(err, libvirt.ErrInvalidOperation):
+			// Gone, or no longer running: the intended outcome.
+			return v.waitStopped(ctx, req, s, h, t)
+		case errors.Is(err, libvirt.ErrUnreachable):
+			return v.stopWithoutLibvirt(ctx, ctx, req, s, t, err)
+		}
+		// libvirt gives up on a qemu that resists SIGKILL for a while
+		// ("Device or resource busy"); try again while time is left.
+		req.Log.Warnf("destroy of domain %s failed: %v", t.name, err)
+		if !sleep(ctx, v.poll) {
+			return ocf.Errorf(ocf.ErrGeneric, "forced stop of domain %s failed: %v", t.name, err)
+		}
+	}
+}
+
+// stopWithoutLibvirt stops a domain whose libvirtd does not answer. No qemu
+// of the domain on this node means it is stopped. Otherwise the agent keeps
+// trying to reach libvirtd until the graceful phase ends, then terminates
+// the qemu process itself (SIGTERM, then SIGKILL), as destroy would.
+func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request, s settings, t target, cause error) error {
+	if !t.isQemu() {
+		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot stop domain %s", s.uri, cause, t.name)
+	}
+	req.Log.Warnf("libvirtd (%s) does not answer: %v", s.uri, cause)
+	for {
+		pids, err := v.qemu.Find(t.name, t.uuid)
+		if err != nil {
+			return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v), and the process table cannot be read: %v", s.uri, cause, err)
+		}
+		if len(pids) == 0 {
+			req.Log.Infof("no qemu process of domain %s runs on this node: it is stopped", t.name)
+			v.forget(req)
+			return nil
+		}
+		if graceful.Err() != nil {
+			return v.terminateQemu(ctx, req, t, pids)
+		}
+		// libvirtd may be back (a restart): then stop the normal way.
+		attempt, cancel := context.WithTimeout(graceful, 2*time.Second)
+		h, err := v.dialHypervisor(attempt, s.uri)
+		cancel()
+		if err == nil {
+			defer h.Close()
+			req.Log.Infof("libvirtd answers again")
+			return v.stopConnected(ctx, graceful, req, s, h, t)
+		}
+		sleep(graceful, v.poll)
+	}
+}
+
+// terminateQemu signals the domain's qemu processes: SIGTERM, then SIGKILL
+// half way to the deadline. It succeeds once none is left.
+func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids []int) error {
+	termPhase, cancel := earlier(ctx, remaining(ctx)/2)
+	defer cancel()
+	for _, kill := range []bool{false, true} {
+		phase := termPhase
+		if kill {
+			phase = ctx
+		}
+		for _, pid := range pids {
+			req.Log.Warnf("sending %s to qemu process %d of domain %s", signalName(kill), pid, t.name)
+			if err := v.qemu.Terminate(pid, kill); err != nil && !errors.Is(err, os.ErrProcessDone) {
+				req.Log.Warnf("signal to process %d: %v", pid, err)
+			}
+		}
+		for {
+			left, err := v.qemu.Find(t.name, t.uuid)
+			if err == nil && len(left) == 0 {
+				req.Log.Warnf("qemu of domain %s is gone; libvirtd will notice when it answers again", t.name)
+				v.forget(req)
+				return nil
+			}
+			if err == nil {
+				pids = left
+			}
+			if !sleep(phase, v.poll) {
+				break
+			}
+		}
+	}
+	return ocf.Errorf(ocf.ErrGeneric, "libvirtd does not answer, and qemu of domain %s survived SIGTERM and SIGKILL", t.name)
+}
+
+func signalName(kill bool) string {
+	if kill {
+		return "SIGKILL"
+	}
+	return "SIGTERM"
+}
+
+// orTimeout names the deadline when there is no error to report.
+func orTimeout(err error) error {
+	if err == nil {
+		return errors.New("the action's time ran out")
+	}
+	return err
+}

@@ -1,0 +1,136 @@
+package virtualdomain
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/kvmha/kvmha/internal/libvirt"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// Utilization attributes live in the CIB, which only Pacemaker's tools
+// write. Running crm_resource on every monitor (as heartbeat:VirtualDomain
+// does, six times) is what makes a monitor slow, so the agent keeps the
+// values it last wrote in HA_RSCTMP and runs crm_resource only when a value
+// changed: a new vCPU count or memory size, or the first monitor after the
+// node booted. A value the agent deletes is recorded as "-".
+
+const deletedMark = "-"
+
+// updateUtilization sets or deletes the utilization attributes the
+// autoset_*/unset_* parameters ask for. It only acts when the cluster runs
+// the agent (CRM_meta_on_node is set), and failures are logged, never
+// fatal, like in heartbeat:VirtualDomain.
+func (v *vd) updateUtilization(ctx context.Context, req *ocf.Request, s settings, info libvirt.Info) {
+	if req.Instance() == "" || req.Meta("on_node") == "" {
+		return
+	}
+	want := wantedUtilization(s, info)
+	if len(want) == 0 {
+		return
+	}
+	path := v.utilizationPath(req)
+	written := readUtilization(path)
+	changed := false
+	for _, attr := range sortedKeys(want) {
+		if written[attr] == want[attr] {
+			continue
+		}
+		if err := v.writeUtilization(ctx, req, attr, want[attr]); err != nil {
+			req.Log.Warnf("cannot set utilization attribute %s: %v", attr, err)
+			continue
+		}
+		written[attr] = want[attr]
+		changed = true
+	}
+	if changed {
+		if err := v.writeState(path, []byte(formatUtilization(written))); err != nil {
+			req.Log.Debugf("cannot record utilization in %s: %v", path, err)
+		}
+	}
+}
+
+// wantedUtilization maps attribute to value ("-": delete it).
+func wantedUtilization(s settings, info libvirt.Info) map[string]string {
+	want := map[string]string{}
+	memMiB := strconv.FormatUint(info.MaxMemKiB/1024, 10)
+	pick := func(attr string, autoset, unset bool, value string) {
+		switch {
+		case autoset && value != "":
+			want[attr] = value
+		case !autoset && unset:
+			want[attr] = deletedMark
+		}
+	}
+	cpus := ""
+	if info.VCPUs > 0 {
+		cpus = strconv.Itoa(info.VCPUs)
+	}
+	if info.MaxMemKiB < 1024 {
+		memMiB = ""
+	}
+	pick("cpu", s.autoset.cpu, s.unset.cpu, cpus)
+	pick("host_memory", s.autoset.hostMemory, s.unset.hostMemory, memMiB)
+	pick("hv_memory", s.autoset.hvMemory, s.unset.hvMemory, memMiB)
+	return want
+}
+
+// writeUtilization sets one attribute when the CIB holds another value, or
+// deletes it, with crm_resource.
+func (v *vd) writeUtilization(ctx context.Context, req *ocf.Request, attr, value string) error {
+	r := "--resource=" + req.Instance()
+	if value == deletedMark {
+		out, code, err := v.run(ctx, []string{"crm_resource", r, "--utilization", "--delete-parameter=" + attr})
+		return commandError("crm_resource --delete-parameter", out, code, err)
+	}
+	current, code, err := v.run(ctx, []string{"crm_resource", "--quiet", r, "--utilization", "--get-parameter=" + attr})
+	if err == nil && code == 0 && strings.TrimSpace(current) == value {
+		return nil
+	}
+	out, code, err := v.run(ctx, []string{"crm_resource", r, "--utilization", "--set-parameter=" + attr, "--parameter-value=" + value})
+	if err := commandError("crm_resource --set-parameter", out, code, err); err != nil {
+		return err
+	}
+	req.Log.Infof("utilization attribute %s set to %s", attr, value)
+	return nil
+}
+
+func (v *vd) utilizationPath(req *ocf.Request) string {
+	return strings.TrimSuffix(v.memoryPath(req), ".domain") + ".utilization"
+}
+
+// readUtilization parses "attr=value" lines; a missing file is empty.
+func readUtilization(path string) map[string]string {
+	m := map[string]string{}
+	data, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return m
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, val, ok := strings.Cut(line, "="); ok && k != "" {
+			m[k] = val
+		}
+	}
+	return m
+}
+
+func formatUtilization(m map[string]string) string {
+	var b strings.Builder
+	for _, k := range sortedKeys(m) {
+		b.WriteString(k + "=" + m[k] + "\n")
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -10,7 +10,7 @@
 
 SHELL      := /bin/bash
 GO         ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
-GOTAGS     := pacific
+GOTAGS     := pacific,netgo,osusergo
 GOFLAGS    := -mod=mod
 export GOFLAGS
 PREFIX     ?= /usr
@@ -30,22 +30,24 @@ OCF_BINS   := $(filter-out $(SBIN_BINS),$(BINARIES))
 
 all: build
 
-# Binaries built the plain way; VirtualDomain has a recipe of its own (below).
-PLAIN_BINS := $(filter-out VirtualDomain,$(BINARIES))
+# Agents that need Ceph for a few actions only are built as one self-contained file in two
+# layers: the command built with -tags kvmha_ceph (links go-ceph) is embedded into the same
+# command built static without cgo, which execs it from memory for those actions; monitors
+# never pay librados' 15-50 ms load (internal/twin). Everything else is built plainly; netgo
+# and osusergo keep the pure-Go binaries static too.
+TWIN_BINS  := $(filter VirtualDomain rbd,$(BINARIES))
+PLAIN_BINS := $(filter-out $(TWIN_BINS),$(BINARIES))
 
-build: $(if $(filter VirtualDomain,$(BINARIES)),virtualdomain)
+build: $(addprefix twin-,$(TWIN_BINS))
 	@mkdir -p $(BUILD)
 	@if [ -n "$(PLAIN_BINS)" ]; then $(GO) build -tags $(GOTAGS) -trimpath -o $(BUILD)/ $(addprefix ./cmd/,$(PLAIN_BINS)); fi
 
-# ocf:kvmha:VirtualDomain is one self-contained file in two layers: its Ceph-linked build
-# (-tags kvmha_ceph) is embedded into a static, cgo-free build whose monitor starts in a few
-# milliseconds instead of paying librados' 15-50 ms load on every call (cmd/VirtualDomain).
-VD_TWIN := cmd/VirtualDomain/VirtualDomain-ceph
-.PHONY: virtualdomain
-virtualdomain:
+.PHONY: virtualdomain twin-%
+virtualdomain: twin-VirtualDomain
+twin-%:
 	@mkdir -p $(BUILD)
-	$(GO) build -tags $(GOTAGS),kvmha_ceph -trimpath -o $(VD_TWIN) ./cmd/VirtualDomain
-	CGO_ENABLED=0 $(GO) build -tags $(GOTAGS),kvmha_embed -trimpath -o $(BUILD)/VirtualDomain ./cmd/VirtualDomain
+	$(GO) build -tags $(GOTAGS),kvmha_ceph -trimpath -o cmd/$*/$*-ceph ./cmd/$*
+	CGO_ENABLED=0 $(GO) build -tags $(GOTAGS),kvmha_embed -trimpath -o $(BUILD)/$* ./cmd/$*
 
 install: build
 	install -d $(DESTDIR)$(OCFDIR) $(DESTDIR)$(SBINDIR)
@@ -66,8 +68,8 @@ lint: deps
 	$(GO) vet -tags $(GOTAGS),lab ./test/...
 	$(STATICCHECK) -tags $(GOTAGS) ./...
 	$(STATICCHECK) -tags $(GOTAGS),lab ./test/...
-	$(GO) vet -tags $(GOTAGS),kvmha_ceph ./cmd/VirtualDomain
-	$(STATICCHECK) -tags $(GOTAGS),kvmha_ceph ./cmd/VirtualDomain
+	$(GO) vet -tags $(GOTAGS),kvmha_ceph $(addprefix ./cmd/,$(TWIN_BINS))
+	$(STATICCHECK) -tags $(GOTAGS),kvmha_ceph $(addprefix ./cmd/,$(TWIN_BINS))
 
 # Unit tests, fuzz seed corpora (plain go test runs them) and the meta-data checks.
 unit: deps

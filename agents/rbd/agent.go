@@ -1,0 +1,111 @@
+// Package rbd is ocf:kvmha:rbd: it maps an RBD image on this node with the
+// kernel rbd driver or rbd-nbd, and keeps two nodes from mapping one image.
+// It is a superset of Ceph's ocf:ceph:rbd (same parameters, same meaning).
+//
+// What each action touches:
+//
+//   - monitor reads sysfs and procfs only (package krbd): no Ceph session,
+//     no process. The resource runs when exactly one device maps the
+//     pool/namespace/image/snapshot: an rbd bus device, or an nbd device
+//     whose rbd-nbd process's command line names it. Depth 10 reads the
+//     first block with O_DIRECT.
+//   - start asks Ceph (through the helper process of package rbdceph: the
+//     agent binary links no C library) for the image's features and its
+//     holders, picks the driver, then maps: one write to
+//     /sys/bus/rbd/add_single_major, or "rbd-nbd map" started with an
+//     environment of PATH and LANG only.
+//   - stop looks for mounts, stacked devices and (nbd) open descriptors,
+//     then writes to remove_single_major or sends rbd-nbd SIGTERM. It never
+//     needs the cluster.
+//
+// The cephx key: the helper and rbd-nbd read the keyring or key file
+// themselves (their command lines name the file); only the kernel driver
+// needs the key itself, which the agent reads from the file into memory,
+// writes into the one sysfs map request and wipes. Messages show the
+// request with the secret hidden.
+//
+// Without udev nobody makes /dev/rbd/<pool>/<image>: start makes it,
+// monitor repairs it, stop removes it.
+package rbd
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/internal/krbd"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// system is everything the agent touches on the host; tests replace it.
+type system struct {
+	tree     krbd.Tree
+	openCeph rbdceph.OpenFunc
+	// modprobe loads a kernel module.
+	modprobe func(ctx context.Context, module string) error
+	// lookPath finds a program (rbd-nbd).
+	lookPath func(name string) (string, error)
+	// runNBD runs "rbd-nbd map ..." until its parent process exits (the
+	// daemon it forks keeps serving the device); stderr is its error text.
+	runNBD func(ctx context.Context, argv []string) (stderr string, err error)
+	// checkNode checks a device node; readFirstBlock does the depth-10 read.
+	checkNode      func(path string, n krbd.DevNum) error
+	readFirstBlock func(ctx context.Context, path string, size uint64) error
+	signal         func(pid int, sig syscall.Signal) error
+	// poll is how often waits look again; holderRecheck how often start
+	// asks Ceph again whether a holder let go; nbdKillAfter how long a
+	// forced stop waits for rbd-nbd after SIGTERM before SIGKILL.
+	poll, holderRecheck, nbdKillAfter time.Duration
+}
+
+type agent struct{ sys system }
+
+// Agent returns ocf:kvmha:rbd wired to the host.
+func Agent(openCeph rbdceph.OpenFunc) *ocf.Agent { return newAgent(hostSystem(openCeph)) }
+
+func newAgent(sys system) *ocf.Agent {
+	a := &agent{sys: sys}
+	return &ocf.Agent{
+		Name:      "rbd",
+		Version:   "1.0",
+		ShortDesc: "Maps an RBD image with the kernel rbd driver or rbd-nbd",
+		LongDesc: "Maps a Ceph RBD image (or a snapshot of it) on this node as a block device, " +
+			"/dev/rbdN (kernel rbd driver) or /dev/nbdN (rbd-nbd), with the stable name " +
+			"/dev/rbd/<pool>/[<namespace>/]<image>[@<snap>]. A superset of ocf:ceph:rbd: the same parameters, " +
+			"plus the driver choice, refusing an image another live client holds, map options, " +
+			"read-only maps and a stop that will not pull a device from under a mounted file system. " +
+			"Monitor and stop read sysfs and procfs only; monitor at depth 10 reads the first block.",
+		Params: params,
+		Timeouts: map[string]time.Duration{
+			ocf.ActionStart:       60 * time.Second,
+			ocf.ActionStop:        30 * time.Second,
+			ocf.ActionMonitor:     20 * time.Second,
+			ocf.ActionValidateAll: 20 * time.Second,
+		},
+		Monitors: []ocf.MonitorOp{
+			{Interval: 10 * time.Second, Depth: 0},
+			{Interval: 60 * time.Second, Depth: 10},
+		},
+		Start:    a.start,
+		Stop:     a.stop,
+		Monitor:  a.monitor,
+		Validate: a.validate,
+	}
+}
+
+// validate checks the parameters; for validate-all and start also the
+// configuration and key files. Monitor does not look at files: a device
+// mapped here stays mapped whatever happened to them, and a probe must
+// not call it stopped.
+func (a *agent) validate(_ context.Context, req *ocf.Request) error {
+	s, err := readSettings(req)
+	if err != nil {
+		return err
+	}
+	switch req.Action() {
+	case ocf.ActionValidateAll, ocf.ActionStart:
+		return s.checkFiles()
+	}
+	return nil
+}

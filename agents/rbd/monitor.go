@@ -1,0 +1,76 @@
+package rbd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/kvmha/kvmha/internal/krbd"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// monitor: running when exactly one device maps the spec, its node is the
+// right block device, and (nbd) its rbd-nbd is alive with a non-empty
+// device; not running when no device maps it. Depth 10 also reads the
+// first block. Everything comes from sysfs and procfs.
+func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
+	s, err := readSettings(req)
+	if err != nil {
+		return err
+	}
+	ms, err := a.mappings(s.spec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
+	}
+	switch len(ms) {
+	case 0:
+		return ocf.Exit(ocf.NotRunning)
+	case 1:
+	default:
+		return ocf.Errorf(ocf.ErrGeneric, "%s is mapped %d times on this node: %s", s.describe(), len(ms), describeAll(ms))
+	}
+	m := ms[0]
+	bd, err := a.check(m)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%s: %v", s.describe(), err)
+	}
+	a.keepLink(req, s.spec, m)
+	if req.CheckLevel() >= 10 {
+		if err := a.sys.readFirstBlock(ctx, a.node(m), bd.Size); err != nil {
+			return ocf.Errorf(ocf.ErrGeneric, "%s on %s: %v", s.describe(), m, err)
+		}
+	}
+	req.Log.Debugf("%s is mapped on %s", s.describe(), m)
+	return nil
+}
+
+// check verifies a mapping's block device and its node.
+func (a *agent) check(m mapping) (krbd.BlockDevice, error) {
+	bd, err := a.sys.tree.ReadBlockDevice(m.name())
+	if err != nil {
+		return krbd.BlockDevice{}, err
+	}
+	if m.driver == driverKRBD {
+		// The bus and the block layer must agree on the device.
+		if want := (krbd.DevNum{Major: m.rbd.Major, Minor: m.rbd.Minor}); bd.Num != want {
+			return krbd.BlockDevice{}, fmt.Errorf("/sys/block/%s is %s, the rbd bus says %s", bd.Name, bd.Num, want)
+		}
+	} else if bd.Size == 0 {
+		return krbd.BlockDevice{}, fmt.Errorf("%s has size 0: rbd-nbd (pid %d) no longer serves it", m, m.nbd.Server.PID)
+	}
+	if err := a.sys.checkNode(a.node(m), bd.Num); err != nil {
+		return krbd.BlockDevice{}, err
+	}
+	return bd, nil
+}
+
+// keepLink keeps the stable name; a failure is logged, not fatal: the
+// device works without it.
+func (a *agent) keepLink(req *ocf.Request, spec krbd.Spec, m mapping) {
+	changed, err := a.sys.tree.EnsureLink(spec, a.node(m))
+	switch {
+	case err != nil:
+		req.Log.Warnf("cannot link %s to %s: %v", a.sys.tree.LinkPath(spec), a.node(m), err)
+	case changed:
+		req.Log.Infof("linked %s to %s", a.sys.tree.LinkPath(spec), a.node(m))
+	}
+}

@@ -1,0 +1,134 @@
+package rbd
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/internal/krbd"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// start maps the image unless a device maps it already.
+func (a *agent) start(ctx context.Context, req *ocf.Request) error {
+	s, err := readSettings(req)
+	if err != nil {
+		return err
+	}
+	ms, err := a.mappings(s.spec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
+	}
+	switch len(ms) {
+	case 0:
+	case 1:
+		if _, err := a.check(ms[0]); err != nil {
+			return ocf.Errorf(ocf.ErrGeneric, "%s is mapped on %s, but: %v", s.describe(), ms[0], err)
+		}
+		a.keepLink(req, s.spec, ms[0])
+		req.Log.Infof("%s is already mapped on %s", s.describe(), ms[0])
+		return nil
+	default:
+		return ocf.Errorf(ocf.ErrGeneric, "%s is mapped %d times on this node: %s", s.describe(), len(ms), describeAll(ms))
+	}
+
+	key, err := s.keySource()
+	if err != nil {
+		return err
+	}
+	sess, err := a.connect(ctx, s, key)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	info, err := sess.Image(ctx, s.image())
+	switch {
+	case errors.Is(err, rbdceph.ErrImageNotFound):
+		return ocf.Errorf(ocf.ErrConfigured, "image %s does not exist", s.spec.ImageSpec())
+	case errors.Is(err, rbdceph.ErrSnapshotNotFound):
+		return ocf.Errorf(ocf.ErrConfigured, "snapshot %s does not exist", s.spec)
+	case err != nil:
+		return ocf.Errorf(ocf.ErrGeneric, "reading image %s: %v", s.spec, req.Redact(err.Error()))
+	}
+	features := krbd.Features(info.Features)
+
+	driver, err := a.chooseDriver(ctx, req, s, features)
+	if err != nil {
+		return err
+	}
+	if s.exclusive && s.spec.Snap == "" {
+		if err := a.refuseHolders(ctx, req, s, sess); err != nil {
+			return err
+		}
+	}
+	var m mapping
+	if driver == driverKRBD {
+		m, err = a.mapKRBD(ctx, req, s, sess, key)
+	} else {
+		m, err = a.mapNBD(ctx, req, s, sess, key)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := a.check(m); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%s was mapped on %s, but: %v", s.describe(), m, err)
+	}
+	a.keepLink(req, s.spec, m)
+	req.Log.Infof("mapped %s on %s (%s, %d bytes, features %s)", s.describe(), m, driver, info.Size, features)
+	return nil
+}
+
+// connect opens the Ceph session in the helper.
+func (a *agent) connect(ctx context.Context, s settings, key keySource) (rbdceph.Session, error) {
+	conf, err := s.conf()
+	if err != nil {
+		return nil, err
+	}
+	access := rbdceph.Access{ConfPath: conf, User: s.user, MonHosts: s.monHosts()}
+	switch key.format {
+	case krbd.Keyring:
+		access.Keyring = key.path
+	case krbd.BareKey:
+		access.KeyFile = key.path
+	}
+	sess, err := a.sys.openCeph(ctx, access)
+	if err != nil {
+		var oe *ocf.Error
+		if errors.As(err, &oe) {
+			return nil, err
+		}
+		return nil, ocf.Errorf(ocf.ErrGeneric, "connecting to Ceph as client.%s: %v", s.user, err)
+	}
+	return sess, nil
+}
+
+// remaining is the time left before ctx's deadline (a minute without one).
+func remaining(ctx context.Context) time.Duration {
+	if d, ok := ctx.Deadline(); ok {
+		return time.Until(d)
+	}
+	return time.Minute
+}
+
+// seconds turns a duration into whole seconds for a kernel or rbd-nbd
+// option: at least 1.
+func seconds(d time.Duration) int {
+	if d < time.Second {
+		return 1
+	}
+	return int(d / time.Second)
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

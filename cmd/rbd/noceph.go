@@ -1,0 +1,8 @@
+//go:build !kvmha_ceph
+
+package main
+
+import "github.com/kvmha/kvmha/agents/rbd/rbdceph"
+
+// cephOpen: none in this build; the Ceph-linked twin does the Ceph work.
+var cephOpen rbdceph.OpenFunc

@@ -1,0 +1,248 @@
+package hostheartbeat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// poll is how often start and stop look at the daemon while waiting.
+const poll = 50 * time.Millisecond
+
+func (a *agent) validate(_ context.Context, req *ocf.Request) error {
+	cfg, err := config(req)
+	if err != nil {
+		return err
+	}
+	if req.Action() != ocf.ActionStart && req.Action() != ocf.ActionValidateAll {
+		return nil
+	}
+	bin := req.String(pBinary)
+	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		return ocf.Errorf(ocf.ErrInstalled, "%s is not an executable (kvmha_binary)", bin)
+	}
+	if strings.HasPrefix(cfg.WatchdogDevice, "/dev/") {
+		if _, err := os.Stat(cfg.WatchdogDevice); err != nil {
+			return ocf.Errorf(ocf.ErrInstalled, "watchdog device %s: %v (load softdog or a hardware driver, or set watchdog_device=none)", cfg.WatchdogDevice, err)
+		}
+	}
+	if k := cfg.CephKeyring; k != "" {
+		if _, err := os.Stat(k); err != nil {
+			return ocf.Errorf(ocf.ErrInstalled, "ceph_keyring: %v", err)
+		}
+	}
+	return nil
+}
+
+// daemonPID returns the pid of the running daemon, 0 when none runs; a pid
+// file naming a process that is gone gives died=true.
+func (a *agent) daemonPID(cfg *heartbeat.Config) (pid int, died bool, err error) {
+	pid, err = readPID(cfg.PIDPath())
+	if err != nil || pid == 0 {
+		return 0, false, err
+	}
+	if !a.sys.IsDaemon(pid) {
+		return 0, true, nil
+	}
+	return pid, false, nil
+}
+
+func (a *agent) start(ctx context.Context, req *ocf.Request) error {
+	cfg, err := config(req)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
+		return err
+	}
+	pid, _, err := a.daemonPID(cfg)
+	if err != nil {
+		return err
+	}
+	if pid != 0 {
+		req.Log.Infof("the heartbeat daemon already runs (pid %d)", pid)
+		return a.waitHealthy(ctx, req, cfg, pid, nil)
+	}
+	os.Remove(cfg.PIDPath())
+	os.Remove(cfg.StatePath())
+	if err := cfg.Write(); err != nil {
+		return fmt.Errorf("writing %s: %w", cfg.ConfigPath(), err)
+	}
+	argv := []string{req.String(pBinary), "heartbeat", "run", "--config", cfg.ConfigPath()}
+	pid, exited, err := a.sys.Spawn(argv, cfg.LogPath())
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", argv[0], err)
+	}
+	req.Log.Infof("heartbeat daemon started (pid %d): %s", pid, strings.Join(cfg.Backends, " "))
+	if err := a.waitHealthy(ctx, req, cfg, pid, exited); err != nil {
+		// Never leave a daemon that start gave up on: it has not armed a
+		// watchdog yet (it arms once healthy), so TERM ends it cleanly.
+		a.sys.Signal(pid, syscall.SIGTERM)
+		return err
+	}
+	return nil
+}
+
+// waitHealthy waits until the daemon's state says it reached a quorum.
+func (a *agent) waitHealthy(ctx context.Context, req *ocf.Request, cfg *heartbeat.Config, pid int, exited <-chan error) error {
+	var last *heartbeat.State
+	for {
+		if st, err := heartbeat.ReadState(cfg.StateDir); err == nil && st.PID == pid {
+			last = st
+			if st.Healthy && st.Fresh(a.sys.Now()) {
+				req.Log.Infof("heartbeat daemon healthy: %s", backendSummary(st))
+				return nil
+			}
+		}
+		select {
+		case err := <-exited:
+			return fmt.Errorf("the heartbeat daemon exited (%v); see %s", err, lastLines(cfg.LogPath(), 3))
+		case <-ctx.Done():
+			why := "no state yet"
+			if last != nil {
+				why = backendSummary(last)
+			}
+			return fmt.Errorf("the heartbeat daemon reached no quorum of backends in time: %s", why)
+		case <-time.After(poll):
+		}
+	}
+}
+
+func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
+	cfg, err := config(req)
+	if err != nil {
+		return err
+	}
+	pid, _, err := a.daemonPID(cfg)
+	if err != nil {
+		return err
+	}
+	if pid == 0 {
+		os.Remove(cfg.PIDPath())
+		return nil
+	}
+	partitioned, why := a.sys.Partitioned(ctx)
+	req.Log.Infof("quorum check before stopping the heartbeat: %s", why)
+	if partitioned {
+		// Pacemaker stops everything in a partition without quorum, but the
+		// daemon is how the quorate side fences this node: it must go on
+		// reading its slot (and feeding the watchdog only while healthy)
+		// until the fence message comes. A probe finds it again if the node
+		// rejoins unfenced.
+		req.Log.Warnf("this node lost quorum: the heartbeat daemon (pid %d) keeps running, so that this node can be fenced through it", pid)
+		return nil
+	}
+	if err := a.sys.Signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return err
+	}
+	for a.sys.IsDaemon(pid) {
+		select {
+		case <-ctx.Done():
+			req.Log.Errorf("the heartbeat daemon (pid %d) did not stop in time: killing it; its watchdog stays armed and will reset this host", pid)
+			a.sys.Signal(pid, syscall.SIGKILL)
+			return a.waitGone(pid)
+		case <-time.After(poll):
+		}
+	}
+	os.Remove(cfg.PIDPath())
+	req.Log.Infof("heartbeat daemon stopped: %s", lastLines(cfg.LogPath(), 1))
+	return nil
+}
+
+func (a *agent) waitGone(pid int) error {
+	for i := 0; i < 40 && a.sys.IsDaemon(pid); i++ {
+		time.Sleep(poll)
+	}
+	if a.sys.IsDaemon(pid) {
+		return fmt.Errorf("the heartbeat daemon (pid %d) survives SIGKILL", pid)
+	}
+	return nil
+}
+
+func (a *agent) monitor(_ context.Context, req *ocf.Request) error {
+	cfg, err := config(req)
+	if err != nil {
+		return err
+	}
+	pid, died, err := a.daemonPID(cfg)
+	switch {
+	case err != nil:
+		return err
+	case died:
+		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon died; see %s", lastLines(cfg.LogPath(), 2))
+	case pid == 0:
+		return ocf.Exit(ocf.NotRunning)
+	}
+	st, err := heartbeat.ReadState(cfg.StateDir)
+	now := a.sys.Now()
+	switch {
+	case err != nil:
+		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon (pid %d) has no readable state: %v", pid, err)
+	case st.PID != pid:
+		return ocf.Errorf(ocf.ErrGeneric, "the state file is not the running daemon's (pid %d, not %d)", st.PID, pid)
+	case !st.Fresh(now):
+		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon (pid %d) is stuck: its state is %.1fs old", pid, st.Age(now).Seconds())
+	case st.Phase == heartbeat.PhaseFencing:
+		return ocf.Errorf(ocf.ErrGeneric, "this host is fencing itself (fence message %s)", fenceID(st))
+	case !st.Healthy:
+		return ocf.Errorf(ocf.ErrGeneric, "no quorum of backends (%d needed): %s", st.Quorum, backendSummary(st))
+	}
+	for _, b := range st.Backends {
+		if !b.OK {
+			req.Log.Warnf("backend %s fails: %s", b.URI, b.Error)
+		}
+	}
+	return nil
+}
+
+func fenceID(st *heartbeat.State) string {
+	if st.Fence == nil {
+		return "?"
+	}
+	return st.Fence.ID
+}
+
+// backendSummary says how each backend fares.
+func backendSummary(st *heartbeat.State) string {
+	var parts []string
+	for _, b := range st.Backends {
+		if b.OK {
+			parts = append(parts, b.URI+" ok")
+		} else {
+			e := b.Error
+			if e == "" {
+				e = "not written yet"
+			}
+			parts = append(parts, b.URI+": "+e)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// lastLines returns the last n lines of a log file, for exit reasons.
+func lastLines(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return path
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	fi, err := f.Stat()
+	if err != nil {
+		return path
+	}
+	off := max(fi.Size()-int64(len(buf)), 0)
+	m, _ := f.ReadAt(buf, off)
+	lines := strings.Split(strings.TrimRight(string(buf[:m]), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return path + ": " + strings.Join(lines, " | ")
+}

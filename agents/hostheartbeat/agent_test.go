@@ -1,0 +1,427 @@
+package hostheartbeat
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/ocf"
+)
+
+// fakeSystem "spawns" the daemon in-process: a real heartbeat.Daemon on
+// the configuration file start wrote, with a fake watchdog and self-fence.
+type fakeSystem struct {
+	t *testing.T
+
+	mu      sync.Mutex
+	nextPID int
+	procs   map[int]*fakeProc
+	spawned [][]string
+	// failStart makes the daemon's backends fail (it never gets healthy).
+	failStart bool
+	// ignoreTerm makes the daemon ignore SIGTERM (a hung daemon).
+	ignoreTerm bool
+	// partitioned: this node lost quorum.
+	partitioned bool
+}
+
+type fakeProc struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newFakeSystem(t *testing.T) *fakeSystem {
+	return &fakeSystem{t: t, nextPID: 1000, procs: map[int]*fakeProc{}}
+}
+
+type nopLog struct{}
+
+func (nopLog) Infof(string, ...any)  {}
+func (nopLog) Warnf(string, ...any)  {}
+func (nopLog) Errorf(string, ...any) {}
+
+type failing struct{ heartbeat.Backend }
+
+func (failing) WriteRecord(context.Context, string, []byte) error { return errors.New("EIO") }
+
+func (s *fakeSystem) Spawn(argv []string, logPath string) (int, <-chan error, error) {
+	s.mu.Lock()
+	s.nextPID++
+	pid := s.nextPID
+	s.spawned = append(s.spawned, argv)
+	failStart := s.failStart
+	s.mu.Unlock()
+	cfg, err := heartbeat.ReadConfig(argv[len(argv)-1])
+	if err != nil {
+		return 0, nil, err
+	}
+	specs, _ := cfg.Validate()
+	bs, err := heartbeat.OpenAll(context.Background(), specs, heartbeat.OpenLocal)
+	if err != nil {
+		return 0, nil, err
+	}
+	if failStart {
+		for i := range bs {
+			bs[i] = failing{bs[i]}
+		}
+	}
+	d, err := heartbeat.New(*cfg, heartbeat.Deps{Backends: bs, PID: pid, Log: nopLog{},
+		SelfFence: func(context.Context, string) error { return nil }})
+	if err != nil {
+		return 0, nil, err
+	}
+	os.WriteFile(cfg.PIDPath(), []byte(fmt.Sprintf("%d\n", pid)), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &fakeProc{cancel: cancel, done: make(chan struct{})}
+	exited := make(chan error, 1)
+	go func() {
+		err := d.Run(ctx)
+		exited <- err
+		close(p.done)
+	}()
+	s.mu.Lock()
+	s.procs[pid] = p
+	s.mu.Unlock()
+	return pid, exited, nil
+}
+
+func (s *fakeSystem) IsDaemon(pid int) bool {
+	s.mu.Lock()
+	p := s.procs[pid]
+	s.mu.Unlock()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *fakeSystem) Signal(pid int, sig syscall.Signal) error {
+	s.mu.Lock()
+	p := s.procs[pid]
+	ignore := s.ignoreTerm
+	s.mu.Unlock()
+	if p == nil {
+		return syscall.ESRCH
+	}
+	if sig == syscall.SIGTERM && ignore {
+		return nil
+	}
+	p.cancel()
+	if sig == syscall.SIGKILL {
+		<-p.done // a goroutine cannot be killed: let it end before the test's files go
+		s.mu.Lock()
+		delete(s.procs, pid)
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+func (s *fakeSystem) Now() time.Duration { return heartbeat.BootTime() }
+
+func (s *fakeSystem) Partitioned(context.Context) (bool, string) { return s.partitioned, "fake" }
+
+// crash ends a daemon without its clean stop.
+func (s *fakeSystem) crash(pid int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.procs[pid].cancel()
+	delete(s.procs, pid)
+}
+
+type env struct {
+	t    *testing.T
+	sys  *fakeSystem
+	dir  string
+	vars map[string]string
+}
+
+func newEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	hb := filepath.Join(dir, "shared")
+	os.Mkdir(hb, 0o755)
+	bin := filepath.Join(dir, "kvmha")
+	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
+	return &env{t: t, sys: newFakeSystem(t), dir: dir, vars: map[string]string{
+		"OCF_RESKEY_backends":         "file://" + hb,
+		"OCF_RESKEY_interval":         "1",
+		"OCF_RESKEY_timeout":          "3",
+		"OCF_RESKEY_watchdog_device":  "none",
+		"OCF_RESKEY_state_dir":        filepath.Join(dir, "run"),
+		"OCF_RESKEY_kvmha_binary":     bin,
+		"OCF_RESKEY_libvirt_uri":      "none",
+		"OCF_RESKEY_CRM_meta_on_node": "node1",
+		"OCF_RESKEY_CRM_meta_timeout": "10000",
+		"OCF_RESOURCE_INSTANCE":       "hb:0",
+	}}
+}
+
+func (e *env) run(action string, extra ...string) (int, string) {
+	e.t.Helper()
+	var environ []string
+	for k, v := range e.vars {
+		environ = append(environ, k+"="+v)
+	}
+	environ = append(environ, extra...)
+	var out, errb bytes.Buffer
+	code := newAgent(e.sys).Main([]string{"HostHeartbeat", action}, environ, &out, &errb)
+	return code, errb.String()
+}
+
+func (e *env) pid() int {
+	pid, _ := readPID(filepath.Join(e.vars["OCF_RESKEY_state_dir"], "heartbeat.pid"))
+	return pid
+}
+
+func TestAgentDeclaration(t *testing.T) {
+	if err := New().Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	e := newEnv(t)
+	if code, msg := e.run("monitor", "OCF_RESKEY_CRM_meta_interval=0"); code != int(ocf.NotRunning) {
+		t.Fatalf("probe: %d %s", code, msg)
+	}
+	if code, msg := e.run("start"); code != 0 {
+		t.Fatalf("start: %d %s", code, msg)
+	}
+	pid := e.pid()
+	if code, msg := e.run("monitor", "OCF_RESKEY_CRM_meta_interval=10000"); code != 0 {
+		t.Fatalf("monitor: %d %s", code, msg)
+	}
+	if code, _ := e.run("start"); code != 0 || e.pid() != pid || len(e.sys.spawned) != 1 {
+		t.Fatal("second start spawned again")
+	}
+	cfg, err := heartbeat.ReadConfig(filepath.Join(e.vars["OCF_RESKEY_state_dir"], "heartbeat.conf"))
+	if err != nil || cfg.Node != "node1" || cfg.Timeout.D() != 3*time.Second || cfg.LibvirtURI != "" {
+		t.Fatalf("config %+v %v", cfg, err)
+	}
+	if argv := e.sys.spawned[0]; strings.Join(argv[1:4], " ") != "heartbeat run --config" {
+		t.Fatalf("argv %v", argv)
+	}
+	if code, msg := e.run("stop"); code != 0 {
+		t.Fatalf("stop: %d %s", code, msg)
+	}
+	if e.pid() != 0 {
+		t.Fatal("pid file left")
+	}
+	if code, _ := e.run("stop"); code != 0 {
+		t.Fatal("second stop")
+	}
+	if code, _ := e.run("monitor"); code != int(ocf.NotRunning) {
+		t.Fatal("monitor after stop")
+	}
+}
+
+func TestMonitorFailures(t *testing.T) {
+	e := newEnv(t)
+	if code, msg := e.run("start"); code != 0 {
+		t.Fatalf("start: %d %s", code, msg)
+	}
+	stateDir := e.vars["OCF_RESKEY_state_dir"]
+	// The shared directory vanishes: no quorum within the timeout.
+	hb := strings.TrimPrefix(e.vars["OCF_RESKEY_backends"], "file://")
+	os.Rename(hb, hb+".gone")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, msg := e.run("monitor")
+		if code == int(ocf.ErrGeneric) && strings.Contains(msg, "no quorum of backends") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("monitor with the directory gone: %d %s", code, msg)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	os.Rename(hb+".gone", hb)
+	// A stuck daemon: its state stops changing.
+	st, _ := heartbeat.ReadState(stateDir)
+	st.WrittenAt -= time.Minute
+	pid := e.pid()
+	e.sys.mu.Lock()
+	e.sys.procs[pid].cancel() // stop its writes; keep it "alive"
+	p := e.sys.procs[pid]
+	e.sys.procs[pid] = &fakeProc{cancel: func() {}, done: make(chan struct{})}
+	e.sys.mu.Unlock()
+	<-p.done
+	heartbeat.WriteState(stateDir, st)
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "stuck") {
+		t.Fatalf("stuck: %d %s", code, msg)
+	}
+	st.WrittenAt += time.Minute + time.Hour
+	st.Phase = heartbeat.PhaseFencing
+	heartbeat.WriteState(stateDir, st)
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "fencing itself") {
+		t.Fatalf("fencing: %d %s", code, msg)
+	}
+	st.PID = 1
+	heartbeat.WriteState(stateDir, st)
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "not the running daemon") {
+		t.Fatalf("other pid: %d %s", code, msg)
+	}
+	os.Remove(heartbeat.StatePath(stateDir))
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "no readable state") {
+		t.Fatalf("no state: %d %s", code, msg)
+	}
+	// The daemon died: the pid file stays, the process is gone.
+	e.sys.crash(pid)
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "died") {
+		t.Fatalf("died: %d %s", code, msg)
+	}
+	if code, _ := e.run("stop"); code != 0 || e.pid() != 0 {
+		t.Fatal("stop after a crash")
+	}
+}
+
+func TestStartFailures(t *testing.T) {
+	e := newEnv(t)
+	e.sys.failStart = true
+	e.vars["OCF_RESKEY_CRM_meta_timeout"] = "3000"
+	code, msg := e.run("start")
+	if code != int(ocf.ErrGeneric) || !strings.Contains(msg, "no quorum of backends in time") {
+		t.Fatalf("start without storage: %d %s", code, msg)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for pid := range e.sys.procs {
+		for e.sys.IsDaemon(pid) {
+			if time.Now().After(deadline) {
+				t.Fatal("start left its failed daemon running")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	e = newEnv(t)
+	e.vars["OCF_RESKEY_kvmha_binary"] = "/nonexistent/kvmha"
+	if code, _ := e.run("start"); code != int(ocf.ErrInstalled) {
+		t.Fatalf("missing binary: %d", code)
+	}
+	e = newEnv(t)
+	e.vars["OCF_RESKEY_watchdog_device"] = "/dev/nonexistent-watchdog"
+	if code, _ := e.run("start"); code != int(ocf.ErrInstalled) {
+		t.Fatalf("missing watchdog: %d", code)
+	}
+	e = newEnv(t)
+	e.vars["OCF_RESKEY_ceph_keyring"] = "/nonexistent/keyring"
+	if code, _ := e.run("validate-all"); code != int(ocf.ErrInstalled) {
+		t.Fatalf("missing keyring: %d", code)
+	}
+	e = newEnv(t)
+	e.vars["OCF_RESKEY_backends"] = "nfs://server/x"
+	if code, _ := e.run("start"); code != int(ocf.ErrConfigured) {
+		t.Fatalf("bad backend: %d", code)
+	}
+	e = newEnv(t)
+	e.vars["OCF_RESKEY_timeout"] = "1"
+	if code, _ := e.run("validate-all"); code != int(ocf.ErrConfigured) {
+		t.Fatalf("timeout below twice the interval: %d", code)
+	}
+}
+
+func TestStopKillsAHungDaemon(t *testing.T) {
+	e := newEnv(t)
+	if code, msg := e.run("start"); code != 0 {
+		t.Fatalf("start: %d %s", code, msg)
+	}
+	e.sys.ignoreTerm = true
+	e.vars["OCF_RESKEY_CRM_meta_timeout"] = "2000"
+	code, msg := e.run("stop")
+	if code != 0 || !strings.Contains(msg, "killing it") {
+		t.Fatalf("stop of a hung daemon: %d %s", code, msg)
+	}
+}
+
+func TestStopWithoutQuorumKeepsTheDaemon(t *testing.T) {
+	e := newEnv(t)
+	if code, msg := e.run("start"); code != 0 {
+		t.Fatalf("start: %d %s", code, msg)
+	}
+	pid := e.pid()
+	e.sys.partitioned = true
+	code, msg := e.run("stop")
+	if code != 0 || !strings.Contains(msg, "keeps running") || !e.sys.IsDaemon(pid) {
+		t.Fatalf("stop without quorum: %d %s", code, msg)
+	}
+	// The node rejoins unfenced: the probe finds the daemon, start adopts it.
+	if code, _ := e.run("monitor", "OCF_RESKEY_CRM_meta_interval=0"); code != 0 {
+		t.Fatal("probe after the partition")
+	}
+	e.sys.partitioned = false
+	if code, _ := e.run("stop"); code != 0 || e.sys.IsDaemon(pid) {
+		t.Fatal("stop with quorum")
+	}
+	for out, want := range map[string]bool{`name="shutdown" host="n" value="1763000000"`: true,
+		`name="shutdown" host="n" value="0"`: false, "": false, `value="`: false} {
+		if shuttingDown(out) != want {
+			t.Errorf("%q", out)
+		}
+	}
+	if p, _ := (realSystem{}).Partitioned(context.Background()); p {
+		t.Error("this test host is no partitioned cluster node")
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "pid")
+	for content, want := range map[string]int{"": 0, "garbage": 0, "1": 0, " 42\n": 42} {
+		os.WriteFile(p, []byte(content), 0o644)
+		if got, err := readPID(p); got != want || err != nil {
+			t.Errorf("%q: %d %v", content, got, err)
+		}
+	}
+	log := filepath.Join(dir, "log")
+	os.WriteFile(log, []byte("a\nb\nc\n"), 0o644)
+	if got := lastLines(log, 2); !strings.HasSuffix(got, "b | c") {
+		t.Fatal(got)
+	}
+	if got := lastLines(filepath.Join(dir, "none"), 2); got != filepath.Join(dir, "none") {
+		t.Fatal(got)
+	}
+	if (realSystem{}).IsDaemon(os.Getpid()) || (realSystem{}).IsDaemon(1<<30) {
+		t.Fatal("IsDaemon")
+	}
+}
+
+func TestRealSpawn(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "log")
+	os.WriteFile(logPath, bytes.Repeat([]byte("x"), maxLog+1), 0o640)
+	pid, exited, err := realSystem{}.Spawn([]string{"/bin/sh", "-c", "echo $PATH; exit 3"}, logPath)
+	if err != nil || pid <= 0 {
+		t.Fatal(pid, err)
+	}
+	if err := <-exited; err == nil || !strings.Contains(err.Error(), "exit status 3") {
+		t.Fatalf("%v", err)
+	}
+	data, _ := os.ReadFile(logPath)
+	if string(data) != "/usr/sbin:/usr/bin:/sbin:/bin\n" {
+		t.Fatalf("log %q (rotated, clean PATH)", data)
+	}
+	if _, err := os.Stat(logPath + ".1"); err != nil {
+		t.Fatal("the big log was not rotated")
+	}
+	if _, _, err := (realSystem{}).Spawn([]string{"/nonexistent"}, logPath); err == nil {
+		t.Fatal("spawned nothing")
+	}
+	if (realSystem{}).Signal(pid, 0) == nil {
+		t.Fatal("signalled a reaped process")
+	}
+	if (realSystem{}).Now() <= 0 {
+		t.Fatal("boot time")
+	}
+}

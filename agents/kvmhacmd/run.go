@@ -1,0 +1,152 @@
+package kvmhacmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/libvirtguests"
+	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+)
+
+func runCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "run",
+		Usage: "run the heartbeat daemon in the foreground (HostHeartbeat's start runs it detached)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "config", Value: heartbeat.ConfigPathIn(heartbeat.DefaultStateDir),
+				Usage: "configuration file, as HostHeartbeat writes it"},
+			&cli.BoolFlag{Name: "syslog", Value: true, Usage: "also log to syslog"},
+		},
+		Action: func(c *cli.Context) error {
+			log := newDaemonLog(c.App.ErrWriter, c.Bool("syslog"))
+			defer log.close()
+			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+			if err := runDaemon(ctx, c.String("config"), log, c.App.ErrWriter); err != nil {
+				log.Errorf("%v", err)
+				return cli.Exit("", 1)
+			}
+			return nil
+		},
+	}
+}
+
+// runDaemon runs the daemon of the configuration file until ctx ends.
+func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) error {
+	cfg, err := heartbeat.ReadConfig(path)
+	if err != nil {
+		return err
+	}
+	specs, err := cfg.Validate()
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	unlock, err := lockStateDir(cfg.StateDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := os.WriteFile(cfg.PIDPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return err
+	}
+	cephCfg := ceph.Config{ConfPath: cfg.CephConf, User: cfg.CephUser, Keyring: cfg.CephKeyring}
+	backends, err := heartbeat.OpenAll(ctx, specs, radosbackend.Opener(cephCfg, cfg.Timeout.D()))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, b := range backends {
+			b.Close()
+		}
+	}()
+	fence, err := heartbeat.NewSelfFencer(cfg.SelfFence, cfg.Node, out)
+	if err != nil {
+		return err
+	}
+	deps := heartbeat.Deps{
+		Backends: backends,
+		OpenWatchdog: func() (heartbeat.Watchdog, error) {
+			return heartbeat.OpenWatchdog(cfg.WatchdogDevice, cfg.Node, cfg.WatchdogTimeout.D())
+		},
+		SelfFence:    fence,
+		Addrs:        radosbackend.Addrs(backends),
+		SetAttribute: setAttribute,
+		Log:          log,
+		BootID:       bootID(),
+	}
+	if cfg.LibvirtURI != "" {
+		deps.Guests = &libvirtguests.Source{URI: cfg.LibvirtURI}
+	}
+	d, err := heartbeat.New(*cfg, deps)
+	if err != nil {
+		return err
+	}
+	log.Infof("heartbeat of %s starting (incarnation %d): backends %s, interval %s, timeout %s, watchdog %s (%s), self-fence %s",
+		cfg.Node, d.Incarnation(), strings.Join(cfg.Backends, " "), cfg.Interval.D(), cfg.Timeout.D(),
+		cfg.WatchdogDevice, cfg.WatchdogTimeout.D(), cfg.SelfFence)
+	if err := d.Run(ctx); err != nil {
+		return err
+	}
+	os.Remove(cfg.PIDPath())
+	return nil
+}
+
+// lockStateDir takes the state directory's lock: one daemon per host.
+func lockStateDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "heartbeat.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("another heartbeat daemon runs with state directory %s", dir)
+		}
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// bootID is the kernel's boot id ("" when unreadable: records then give
+// no reboot proof).
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// setAttribute sets a transient node attribute through attrd. The daemon
+// may fork (monitors never do): attrd's IPC has no Go client.
+func setAttribute(ctx context.Context, name, value string) error {
+	tool := "/usr/sbin/attrd_updater"
+	if _, err := os.Stat(tool); err != nil {
+		if tool, err = exec.LookPath("attrd_updater"); err != nil {
+			return err
+		}
+	}
+	out, err := exec.CommandContext(ctx, tool, "-n", name, "-U", value).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("attrd_updater: %v: %s", err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

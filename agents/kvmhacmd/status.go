@@ -1,0 +1,116 @@
+package kvmhacmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+)
+
+func statusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show every host's heartbeat: age of its last beat, backends, guests, I/O",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "state-dir", Value: heartbeat.DefaultStateDir,
+				Usage: "the local daemon's state directory (its configuration and observations)"},
+			&cli.StringFlag{Name: "backends", Usage: "read these backends instead of the local daemon's"},
+			&cli.StringFlag{Name: "ceph-conf", Usage: "with --backends: Ceph configuration file", Value: "/etc/ceph/ceph.conf"},
+			&cli.StringFlag{Name: "ceph-user", Usage: "with --backends: cephx user", Value: "admin"},
+			&cli.StringFlag{Name: "ceph-keyring", Usage: "with --backends: keyring file"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "bound for the whole command"},
+		},
+		Action: status,
+	}
+}
+
+// statusOutput is the JSON form.
+type statusOutput struct {
+	Local  *localView             `json:"local,omitempty"`
+	Hosts  []heartbeat.HostReport `json:"hosts"`
+	Errors []string               `json:"errors,omitempty"`
+}
+
+type localView struct {
+	Node          string                   `json:"node"`
+	Phase         string                   `json:"phase"`
+	Healthy       bool                     `json:"healthy"`
+	WatchdogArmed bool                     `json:"watchdog_armed"`
+	StateAgeS     float64                  `json:"state_age_s"`
+	Backends      []heartbeat.BackendState `json:"backends"`
+}
+
+func status(c *cli.Context) error {
+	out := c.String("output")
+	if out != "table" && out != "json" {
+		return cli.Exit("--output must be table or json", 2)
+	}
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+	defer cancel()
+	dir := c.String("state-dir")
+	state, _ := heartbeat.ReadState(dir)
+	var uris string
+	cephCfg := ceph.Config{ConfPath: c.String("ceph-conf"), User: c.String("ceph-user"), Keyring: c.String("ceph-keyring")}
+	if c.IsSet("backends") {
+		uris = c.String("backends")
+	} else {
+		cfg, err := heartbeat.ReadConfig(heartbeat.ConfigPathIn(dir))
+		if err != nil {
+			return fmt.Errorf("no heartbeat configured on this host (%v); give --backends", err)
+		}
+		uris = strings.Join(cfg.Backends, " ")
+		cephCfg = ceph.Config{ConfPath: cfg.CephConf, User: cfg.CephUser, Keyring: cfg.CephKeyring}
+	}
+	specs, err := heartbeat.ParseBackends(uris)
+	if err != nil {
+		return err
+	}
+	backends, err := heartbeat.OpenAll(ctx, specs, radosbackend.Opener(cephCfg, 5*time.Second))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, b := range backends {
+			b.Close()
+		}
+	}()
+	now, wall := heartbeat.BootTime(), time.Now()
+	reports, errs := heartbeat.Collect(ctx, backends, state, now, wall)
+	res := statusOutput{Hosts: reports}
+	for _, e := range errs {
+		res.Errors = append(res.Errors, e.Error())
+	}
+	if state != nil {
+		res.Local = &localView{Node: state.Node, Phase: state.Phase, Healthy: state.Healthy && state.Fresh(now),
+			WatchdogArmed: state.WatchdogArmed, StateAgeS: state.Age(now).Seconds(), Backends: state.Backends}
+	}
+	w := c.App.Writer
+	if out == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	if err := heartbeat.WriteTable(w, reports); err != nil {
+		return err
+	}
+	if l := res.Local; l != nil {
+		health := "healthy"
+		if !l.Healthy {
+			health = "NOT healthy"
+		}
+		fmt.Fprintf(w, "local daemon on %s: %s, %s, watchdog armed: %v (state %.1fs old)\n",
+			l.Node, l.Phase, health, l.WatchdogArmed, l.StateAgeS)
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintln(w, "error:", e)
+	}
+	return nil
+}

@@ -526,7 +526,8 @@ func TestHeartbeatThreeNodeCluster(t *testing.T) {
 }
 
 // TestHeartbeatRecordListsRunningGuests: the daemon lists the running guests of its libvirtd
-// (over go-libvirt) in its record, and drops a guest once it is gone.
+// (over go-libvirt) with their block I/O counters in its record, and drops a guest once it
+// is gone.
 func TestHeartbeatRecordListsRunningGuests(t *testing.T) {
 	env := heartbeatEnv(t, "LIBVIRT_URI")
 	kvmha := buildAgent(t, "cmd/kvmha")
@@ -562,7 +563,7 @@ func TestHeartbeatRecordListsRunningGuests(t *testing.T) {
 			return false
 		}
 		for _, g := range r.Guests {
-			if g.Name == name && g.UUID == dom.UUID {
+			if g.Name == name && g.UUID == dom.UUID && g.IO != nil {
 				return true
 			}
 		}

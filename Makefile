@@ -4,6 +4,8 @@
 #   make install    DESTDIR/PREFIX aware; OCF agents to /usr/lib/ocf/resource.d/kvmha/,
 #                   fence agents and the kvmha command to $(PREFIX)/sbin
 #   make metadata   regenerate ocf-metadata/*.xml from the agents' declarations
+#   make manpages   regenerate packaging/man/ from the same declarations
+#   make packages   build/packages/: .deb and .rpm of kvmha and kvmha-ceph
 #   make test       install what is needed, run every test (unit, fuzz seeds, meta-data,
 #                   lab smoke test against real Ceph, libvirt, Pacemaker and a kernel VM)
 #   make lab-up / lab-down, make lint, make bench, make demo
@@ -58,6 +60,16 @@ metadata: build
 	@mkdir -p ocf-metadata
 	@for b in $(OCF_BINS); do $(BUILD)/$$b meta-data > ocf-metadata/$$b.xml; done
 	@for b in $(filter fence_%,$(SBIN_BINS)); do $(BUILD)/$$b -o metadata > ocf-metadata/$$b.xml; done
+
+.PHONY: manpages packages
+
+# packaging/man/*.[78] from the agents' declarations (test/manpages keeps them current).
+manpages:
+	$(GO) run -tags $(GOTAGS) ./packaging/manpages/gen -o packaging/man
+
+# build/packages/: kvmha and kvmha-ceph as .deb and .rpm (nfpm; see packaging/README.md).
+packages: build
+	packaging/packages
 
 deps:
 	test/lab/deps

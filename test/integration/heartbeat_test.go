@@ -3,7 +3,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,32 +23,10 @@ import (
 
 // Lab tests of ocf:kvmha:HostHeartbeat, its daemon (kvmha heartbeat run) and fence_kvmha.
 
-// heartbeatEnv reads the lab's env file and needs only what these tests use: a Ceph.
+// heartbeatEnv reads the lab's env file and needs only what these tests use.
 func heartbeatEnv(t *testing.T, keys ...string) labEnv {
 	t.Helper()
-	state := os.Getenv("LAB_STATE")
-	if state == "" {
-		state = filepath.Join(labDir(), ".state")
-	}
-	f, err := os.Open(filepath.Join(state, "env"))
-	if err != nil {
-		t.Fatalf("lab is not up: %v", err)
-	}
-	defer f.Close()
-	env := labEnv{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "), "=")
-		if ok && !strings.HasPrefix(k, "#") {
-			env[k] = strings.Trim(v, "'")
-		}
-	}
-	for _, k := range keys {
-		if env[k] == "" {
-			t.Fatalf("lab env has no %s", k)
-		}
-	}
-	return env
+	return labEnvWith(t, keys...)
 }
 
 // hbHost is one heartbeat daemon run from the kvmha binary on this host.

@@ -26,6 +26,14 @@ func labDir() string {
 // exist to prove the lab, so a missing lab is a failure, not a skip.
 func loadLabEnv(t *testing.T) labEnv {
 	t.Helper()
+	return labEnvWith(t, "CEPH_CONF", "CEPH_KEYRING", "CEPH_USER", "CEPH_POOL",
+		"LIBVIRT_URI", "LAB_GUEST_KERNEL", "LAB_GUEST_INITRD")
+}
+
+// labEnvWith reads the env file and requires only the given keys, for tests that need
+// part of the lab.
+func labEnvWith(t *testing.T, required ...string) labEnv {
+	t.Helper()
 	state := os.Getenv("LAB_STATE")
 	if state == "" {
 		state = filepath.Join(labDir(), ".state")
@@ -38,7 +46,8 @@ func loadLabEnv(t *testing.T) labEnv {
 	env := labEnv{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		key, value, ok := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		line := strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export ")
+		key, value, ok := strings.Cut(line, "=")
 		if !ok || strings.HasPrefix(key, "#") {
 			continue
 		}
@@ -47,8 +56,7 @@ func loadLabEnv(t *testing.T) labEnv {
 		}
 		env[key] = value
 	}
-	for _, key := range []string{"CEPH_CONF", "CEPH_KEYRING", "CEPH_USER", "CEPH_POOL",
-		"LIBVIRT_URI", "LAB_GUEST_KERNEL", "LAB_GUEST_INITRD"} {
+	for _, key := range required {
 		if env[key] == "" {
 			t.Fatalf("lab env has no %s", key)
 		}

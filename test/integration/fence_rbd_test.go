@@ -89,7 +89,27 @@ func startFenceCeph(t *testing.T, v *victimNet) *fenceCeph {
 	if p, err := strconv.Atoi(os.Getenv("LAB_CEPH_PORT")); err == nil {
 		port = p
 	}
-	env := append(os.Environ(), "LAB_CEPH_ADDR="+v.hostIP, fmt.Sprintf("LAB_CEPH_PORT=%d", port+200))
+	c := startThrowawayCeph(t, name, "LAB_CEPH_ADDR="+v.hostIP, fmt.Sprintf("LAB_CEPH_PORT=%d", port+200))
+	// The fencing user: the caps fence_rbd documents, its keyring readable by root only.
+	admin := c.connect(t, "admin", c.adminKeyring)
+	cmd, _ := json.Marshal(map[string]any{"prefix": "auth get-or-create", "entity": "client.fence",
+		"caps": []string{"mon", fenceMonCaps, "osd", "profile rbd-read-only pool=rbd"}})
+	keyring, status, err := admin.MonCommand(cmd)
+	if err != nil {
+		t.Fatalf("auth get-or-create client.fence: %v (%s)", err, status)
+	}
+	c.fenceKeyring = filepath.Join(t.TempDir(), "ceph.client.fence.keyring")
+	if err := os.WriteFile(c.fenceKeyring, keyring, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// startThrowawayCeph starts a ceph.sh cluster named name with extra environment (address,
+// port, namespace), stops and deletes it when the test ends, and returns its files.
+func startThrowawayCeph(t *testing.T, name string, extraEnv ...string) *fenceCeph {
+	t.Helper()
+	env := append(os.Environ(), extraEnv...)
 	script := func(args ...string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -117,18 +137,6 @@ func startFenceCeph(t *testing.T, v *victimNet) *fenceCeph {
 		case "CEPH_ADMIN_KEYRING":
 			c.adminKeyring = val
 		}
-	}
-	// The fencing user: the caps fence_rbd documents, its keyring readable by root only.
-	admin := c.connect(t, "admin", c.adminKeyring)
-	cmd, _ := json.Marshal(map[string]any{"prefix": "auth get-or-create", "entity": "client.fence",
-		"caps": []string{"mon", fenceMonCaps, "osd", "profile rbd-read-only pool=rbd"}})
-	keyring, status, err := admin.MonCommand(cmd)
-	if err != nil {
-		t.Fatalf("auth get-or-create client.fence: %v (%s)", err, status)
-	}
-	c.fenceKeyring = filepath.Join(t.TempDir(), "ceph.client.fence.keyring")
-	if err := os.WriteFile(c.fenceKeyring, keyring, 0o600); err != nil {
-		t.Fatal(err)
 	}
 	return c
 }
@@ -477,32 +485,8 @@ func TestThreeNodeClusterFencesWithFenceRBD(t *testing.T) {
 	if p, err := strconv.Atoi(os.Getenv("LAB_CEPH_PORT")); err == nil {
 		port = p
 	}
-	cephScript := func(args ...string) string {
-		cmd := exec.Command(filepath.Join(labDir(), "ceph.sh"), args...)
-		cmd.Env = append(os.Environ(), "LAB_CEPH_NETNS=kvmha-hub", "LAB_CEPH_ADDR="+cephAddr, fmt.Sprintf("LAB_CEPH_PORT=%d", port+300))
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("ceph.sh %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	t.Cleanup(func() {
-		cephScript("down", name)
-		removeCephState(t, name)
-	})
-	cephScript("up", name)
-	c := &fenceCeph{}
-	for _, line := range strings.Split(cephScript("env", name), "\n") {
-		k, val, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		switch k {
-		case "CEPH_CONF":
-			c.conf = val
-		case "CEPH_KEYRING":
-			c.userKeyring = val
-		case "CEPH_ADMIN_KEYRING":
-			c.adminKeyring = val
-		}
-	}
+	c := startThrowawayCeph(t, name, "LAB_CEPH_NETNS=kvmha-hub", "LAB_CEPH_ADDR="+cephAddr,
+		fmt.Sprintf("LAB_CEPH_PORT=%d", port+300))
 	inHub := func(args ...string) {
 		t.Helper()
 		out, err := exec.Command("ip", append([]string{"netns", "exec", "kvmha-hub"}, args...)...).CombinedOutput()

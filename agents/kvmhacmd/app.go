@@ -20,10 +20,12 @@ var version = "0.1"
 func App() *cli.App {
 	return &cli.App{
 		Name:    "kvmha",
-		Usage:   "administer kvmha: the storage heartbeat of KVM hosts",
+		Usage:   "administer kvmha: the storage heartbeat, host preflight checks and failover capacity",
 		Version: version,
 		Commands: []*cli.Command{
 			heartbeatCommand(),
+			doctorCommand(),
+			capacityCommand(),
 		},
 		HideHelpCommand: true,
 	}

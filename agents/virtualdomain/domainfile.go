@@ -66,7 +66,10 @@ func unwrapPathError(err error) error {
 // The agent remembers, per resource and node, which domain it last started
 // (in HA_RSCTMP, emptied at boot). stop and monitor use it when the config
 // file cannot be read: a guest started from a file on shared storage must
-// not be declared stopped just because that storage went away.
+// not be declared stopped just because that storage went away. The UUID is
+// the one libvirt gave the domain, which monitor uses when the config file
+// names none: a handle built from name and UUID costs one round trip where a
+// lookup by name costs two.
 
 // rememberedDomain is the name and UUID of the domain a resource last ran.
 type rememberedDomain struct {
@@ -83,8 +86,8 @@ func (v *vd) memoryPath(req *ocf.Request) string {
 }
 
 // remember records the running domain; failure only costs the fallback.
-func (v *vd) remember(req *ocf.Request, cfg *domainConfig) {
-	data := fmt.Sprintf("%s\n%s\n", cfg.Name, cfg.UUID)
+func (v *vd) remember(req *ocf.Request, name, uuid string) {
+	data := fmt.Sprintf("%s\n%s\n", name, uuid)
 	if err := v.writeState(v.memoryPath(req), []byte(data)); err != nil {
 		req.Log.Debugf("cannot record the domain name: %v", err)
 	}
@@ -137,4 +140,13 @@ func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

@@ -177,7 +177,7 @@ func (v *vd) migrateFrom(ctx context.Context, req *ocf.Request) error {
 	if err := v.waitRunning(ctx, req, s, h, t); err != nil {
 		return err
 	}
-	v.remember(req, df.cfg)
+	v.remember(req, t.name, t.uuid)
 	req.Log.Infof("%s: live migration from %s succeeded", t.name, source)
 	if s.saveConfig {
 		if obs, err := observe(ctx, h, t); err == nil && obs.found {

@@ -37,6 +37,9 @@ func (v *vd) monitor(ctx context.Context, req *ocf.Request) error {
 	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot get the state of domain %s: %v", t.name, err)
 	}
+	if obs.found && t.file != nil && t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid {
+		v.remember(req, t.name, obs.dom.UUID) // the next monitor needs no lookup
+	}
 	switch {
 	case obs.stopped():
 		req.Log.Debugf("domain %s is not running", t.name)
@@ -51,10 +54,16 @@ func (v *vd) monitor(ctx context.Context, req *ocf.Request) error {
 
 // monitorTarget is the domain from the config file, or the one the agent
 // remembers starting when the file cannot be read (validate let that pass).
+// When the file names no UUID, the one libvirt gave the domain this node
+// started is used: a stale one only costs the lookup by name it saves.
 func (v *vd) monitorTarget(req *ocf.Request, s settings) (target, error) {
 	df, err := v.readDomainFile(s.configPath)
 	if err == nil {
-		return targetOf(df), nil
+		t := targetOf(df)
+		if mem, ok := v.recall(req); ok && t.uuid == "" && mem.Name == t.name {
+			t.uuid = mem.UUID
+		}
+		return t, nil
 	}
 	if mem, ok := v.recall(req); ok {
 		req.Log.Warnf("%v; checking domain %s, which this node started", err, mem.Name)

@@ -65,6 +65,30 @@ func TestMonitorWithoutUUIDLooksUpByName(t *testing.T) {
 	}
 }
 
+// Without a UUID in the XML, the first monitor records the one libvirt gave
+// the domain, and the next ones need no lookup; a domain defined again with
+// another UUID is found by name again and recorded.
+func TestMonitorWithoutUUIDRemembersLibvirtsUUID(t *testing.T) {
+	h := newHarness(t)
+	h.writeConfig(domainXML("vm1", "", ""))
+	d := &fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning}
+	h.hv.add(d)
+	h.expect("monitor", ocf.Success)
+	if h.hv.called("DomainByName") != 1 {
+		t.Fatalf("first monitor: %v", h.hv.callList())
+	}
+	h.expect("monitor", ocf.Success)
+	if h.hv.called("DomainByName") != 1 {
+		t.Fatalf("second monitor looked the domain up again: %v", h.hv.callList())
+	}
+	d.uuid = "11111111-2222-4333-8444-555555555555"
+	h.expect("monitor", ocf.Success)
+	h.expect("monitor", ocf.Success)
+	if n := h.hv.called("DomainByName"); n != 2 {
+		t.Fatalf("after the UUID changed: %d lookups, want 2: %v", n, h.hv.callList())
+	}
+}
+
 // A domain named like ours but with another UUID still counts: it holds the name.
 func TestMonitorFallsBackToNameWhenUUIDUnknown(t *testing.T) {
 	h := newHarness(t)

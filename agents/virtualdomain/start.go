@@ -33,7 +33,7 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 	switch {
 	case obs.active():
 		req.Log.Infof("domain %s already running", t.name)
-		v.remember(req, df.cfg)
+		v.remember(req, t.name, obs.dom.UUID)
 		return nil
 	case obs.found && obs.info.State == libvirt.StateNoState:
 		return ocf.Errorf(ocf.ErrGeneric, "domain %s has no state: libvirt cannot tell whether it runs", t.name)
@@ -66,10 +66,11 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 		}
 		return err
 	}
-	if _, err := h.CreateTransient(ctx, string(df.raw)); err != nil {
+	dom, err := h.CreateTransient(ctx, string(df.raw))
+	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "failed to start virtual domain %s: %v", t.name, err)
 	}
-	v.remember(req, df.cfg)
+	v.remember(req, t.name, firstNonEmpty(dom.UUID, df.cfg.UUID))
 	return v.waitRunning(ctx, req, s, h, t)
 }
 
@@ -114,7 +115,7 @@ func (v *vd) restoreSnapshot(ctx context.Context, req *ocf.Request, s settings, 
 		req.Log.Warnf("cannot remove the state file %s: %v", path, err)
 	}
 	req.Log.Infof("domain %s restored from %s", t.name, path)
-	v.remember(req, t.file.cfg)
+	v.remember(req, t.name, t.uuid)
 	return true, nil
 }
 

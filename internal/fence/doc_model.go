@@ -34,8 +34,8 @@ type OptionDoc struct {
 	Help        string // Description with the default and [required], as -h prints it
 	Choices     []string
 	Secret      bool
-	Generic     bool   // one of the runtime's options every agent has
-	Deprecated  string // a deprecated meta-data alias (port for plug)
+	Generic     bool     // one of the runtime's options every agent has
+	Deprecated  []string // older names, deprecated meta-data parameters (port for plug)
 }
 
 // ActionDoc is one supported action.
@@ -78,7 +78,7 @@ func (a *Agent) Doc() Doc {
 			Choices:     append([]string(nil), s.Choices...),
 			Secret:      s.Secret,
 			Generic:     s.generic,
-			Deprecated:  s.deprecatedAlias,
+			Deprecated:  append([]string(nil), s.Aliases...),
 		})
 	}
 	for _, act := range a.actions() {

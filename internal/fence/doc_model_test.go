@@ -29,7 +29,7 @@ func TestDocFollowsDeclaration(t *testing.T) {
 				t.Errorf("declared option: %+v", o)
 			}
 		case OptPlug:
-			if !o.Required || !o.Generic || o.Deprecated != "port" {
+			if !o.Required || !o.Generic || strings.Join(o.Deprecated, ",") != "port" {
 				t.Errorf("plug: %+v", o)
 			}
 		case OptNodeName:

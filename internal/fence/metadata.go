@@ -35,9 +35,11 @@ func (a *Agent) metadataDocument() *etree.Document {
 			required = !a.NoPlug
 		}
 		p := addParameter(params, s.Name, &s.Option, required)
-		if s.deprecatedAlias != "" {
-			p.CreateAttr("obsoletes", s.deprecatedAlias)
-			d := addParameter(params, s.deprecatedAlias, &s.Option, required)
+		if len(s.Aliases) > 0 {
+			p.CreateAttr("obsoletes", s.Aliases[0])
+		}
+		for _, alias := range s.Aliases {
+			d := addParameter(params, alias, &s.Option, required)
 			d.CreateAttr("deprecated", "1")
 		}
 	}

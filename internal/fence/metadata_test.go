@@ -81,7 +81,7 @@ func TestMetadataContent(t *testing.T) {
 		params[p.SelectAttrValue("name", "")] = p
 		order = append(order, p.SelectAttrValue("name", ""))
 	}
-	if strings.Join(order, " ") != "action plug port ip ipport username password ssl method login_timeout quiet verbose debug_file version help separator delay power_timeout power_wait stonith_status_sleep" {
+	if strings.Join(order, " ") != "action plug port ip ipaddr ipport username login password passwd ssl method login_timeout quiet verbose debug_file version help separator delay power_timeout power_wait stonith_status_sleep" {
 		t.Errorf("parameter order: %s", strings.Join(order, " "))
 	}
 	check := func(name, attr, want string, path string) {
@@ -102,6 +102,13 @@ func TestMetadataContent(t *testing.T) {
 	check("port", "mixed", "-n, --plug=[id]", "getopt")
 	check("ip", "required", "1", "")
 	check("ip", "mixed", "-a, --ip=[ip]", "getopt")
+	// Older names stand beside the option as fence-agents lists them, so
+	// pcs takes a device configured for fence_virsh (ipaddr=, login=).
+	check("ip", "obsoletes", "ipaddr", "")
+	check("ipaddr", "deprecated", "1", "")
+	check("ipaddr", "required", "1", "")
+	check("ipaddr", "mixed", "-a, --ip=[ip]", "getopt")
+	check("login", "deprecated", "1", "")
 	check("ipport", "type", "integer", "content")
 	check("ipport", "default", "623", "content")
 	check("ssl", "mixed", "-z, --ssl", "getopt")

@@ -57,7 +57,10 @@ type Option struct {
 	// Choices, when set, restrict a String option to these values
 	// (compared case-sensitively); meta-data then uses content type "select".
 	Choices []string
-	// Aliases are extra stdin keys accepted for this option.
+	// Aliases are older names of the option: accepted as stdin keys, and
+	// listed in meta-data as deprecated parameters beside it (the first one
+	// in its obsoletes attribute), as fence-agents lists renamed options, so
+	// that pcs accepts a device configured with the old names.
 	Aliases []string
 }
 
@@ -121,9 +124,6 @@ type spec struct {
 	generic bool
 	hidden  bool // accepted but absent from help and meta-data
 	head    bool // listed before the agent's options
-	// deprecatedAlias adds a second meta-data parameter with this name,
-	// marked deprecated, and marks the primary one obsoletes="...".
-	deprecatedAlias string
 }
 
 // optionSet indexes all options of one agent.
@@ -147,11 +147,9 @@ func (a *Agent) genericSpecs() (head, tail []*spec) {
 	})
 	plug := &spec{
 		Option: Option{Name: OptPlug, Short: 'n', Type: String, Required: false,
-			Description: a.plugDescription(), Placeholder: "id"},
-		longs:           []string{"plug", "port"},
-		keys:            []string{"plug", "port"},
-		deprecatedAlias: "port",
-		hidden:          a.NoPlug,
+			Description: a.plugDescription(), Placeholder: "id", Aliases: []string{"port"}},
+		longs:  []string{"plug", "port"},
+		hidden: a.NoPlug,
 	}
 	head = append(head, plug)
 	head = append(head, &spec{Option: Option{Name: OptNodeName, Type: String,

@@ -126,8 +126,8 @@ func checkFence(d fence.Doc, x FenceExtras) error {
 		for _, k := range o.Keys {
 			known[k] = true
 		}
-		if o.Deprecated != "" {
-			known[o.Deprecated] = true
+		for _, name := range o.Deprecated {
+			known[name] = true
 		}
 	}
 	var errs []error

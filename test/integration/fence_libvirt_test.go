@@ -3,6 +3,9 @@
 package integration
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -140,5 +143,23 @@ func TestPacemakerFencesThroughFenceLibvirt(t *testing.T) {
 	}
 	if _, hist, _ := stonithAdmin(t, "--history", "guestnode", "--output-as=xml"); !strings.Contains(hist, `status="success"`) {
 		t.Fatalf("fencing history of guestnode:\n%s", hist)
+	}
+}
+
+// TestPcsTakesFenceVirshConfiguration: a device written for fence_virsh (ipaddr=, login=)
+// passes pcs' validation against fence_libvirt's meta-data, with pcs' deprecation warnings,
+// as it does for fence-agents' own renamed options.
+func TestPcsTakesFenceVirshConfiguration(t *testing.T) {
+	installFenceAgent(t, buildAgent(t, "cmd/fence_libvirt"), "fence_libvirt")
+	cib := filepath.Join(t.TempDir(), "cib.xml")
+	if out, err := exec.Command("cibadmin", "--empty").Output(); err != nil {
+		t.Fatalf("cibadmin --empty: %v", err)
+	} else if err := os.WriteFile(cib, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("pcs", "-f", cib, "stonith", "create", "virsh-style", "fence_libvirt",
+		"ipaddr=192.0.2.1", "login=root", "plug=vm1").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "'ipaddr' is deprecated") {
+		t.Fatalf("pcs stonith create with fence_virsh's options: %v\n%s", err, out)
 	}
 }

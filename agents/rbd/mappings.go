@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/kvmha/kvmha/internal/krbd"
+	"github.com/kvmha/kvmha/internal/ocf"
 )
 
 // mapping is one device that maps the spec, by either driver.
@@ -33,6 +34,20 @@ func (m mapping) String() string {
 // bus's devices, and the nbd devices whose rbd-nbd serves it. Whatever the
 // driver parameter says: a device mapped by the other driver is this
 // resource running too, and stop must remove it.
+// settingsAndMappings is how start, stop and monitor begin: the parameters,
+// then the devices on this node that map the image.
+func (a *agent) settingsAndMappings(req *ocf.Request) (settings, []mapping, error) {
+	s, err := readSettings(req)
+	if err != nil {
+		return s, nil, err
+	}
+	ms, err := a.mappings(s.spec)
+	if err != nil {
+		return s, nil, ocf.Errorf(ocf.ErrGeneric, "%v", err)
+	}
+	return s, ms, nil
+}
+
 func (a *agent) mappings(spec krbd.Spec) ([]mapping, error) {
 	var out []mapping
 	devs, err := a.sys.tree.Mapped(spec)

@@ -13,13 +13,9 @@ import (
 // device; not running when no device maps it. Depth 10 also reads the
 // first block. Everything comes from sysfs and procfs.
 func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
-	s, err := readSettings(req)
+	s, ms, err := a.settingsAndMappings(req)
 	if err != nil {
 		return err
-	}
-	ms, err := a.mappings(s.spec)
-	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
 	}
 	switch len(ms) {
 	case 0:

@@ -12,13 +12,9 @@ import (
 
 // start maps the image unless a device maps it already.
 func (a *agent) start(ctx context.Context, req *ocf.Request) error {
-	s, err := readSettings(req)
+	s, ms, err := a.settingsAndMappings(req)
 	if err != nil {
 		return err
-	}
-	ms, err := a.mappings(s.spec)
-	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
 	}
 	switch len(ms) {
 	case 0:

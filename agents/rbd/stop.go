@@ -16,13 +16,9 @@ import (
 // Nothing mapped is success. stop reads sysfs and procfs and writes to the
 // rbd bus or signals rbd-nbd; it never needs the cluster.
 func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
-	s, err := readSettings(req)
+	s, ms, err := a.settingsAndMappings(req)
 	if err != nil {
 		return err
-	}
-	ms, err := a.mappings(s.spec)
-	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
 	}
 	var nodes []string
 	for _, m := range ms {

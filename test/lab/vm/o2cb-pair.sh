@@ -27,27 +27,8 @@ mnt=/srv/ocfs2
 flags=$VM_XCHG/o2cb
 mkdir -p "$flags" "$mnt"
 
-now() { read -r up _ </proc/uptime && echo "$up"; }
-since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
-log() { echo "o2cb-pair: $(now)s $*"; }
-fail() {
-    log "FAIL: $*"
-    touch "$flags/$me.failed"
-    dmesg | grep -iE 'ocfs2|o2net|o2hb|o2dlm|o2cb|dlm' | tail -n 15 | sed 's/^/  dmesg: /'
-    exit 1
-}
-wait_for() { # wait_for FLAG SECONDS: until FLAG exists; gives up when the peer failed or ended
-    i=0
-    while [ $i -lt $(($2 * 5)) ]; do
-        i=$((i + 1))
-        [ -e "$flags/$1" ] && return 0
-        [ -e "$flags/$peer.failed" ] && fail "$peer failed"
-        [ -e "$VM_XCHG/$peer.exit" ] && fail "$peer's VM ended (exit $(cat "$VM_XCHG/$peer.exit"))"
-        sleep 0.2
-    done
-    fail "timed out waiting for $1"
-}
-raise() { touch "$flags/$me.$1"; }
+PAIR_TAG=o2cb-pair PAIR_DMESG='ocfs2|o2net|o2hb|o2dlm|o2cb|dlm'
+. "$(dirname "$0")/pair-lib.sh"
 
 # agent ACTION [KEY=VALUE...]: one invocation as Pacemaker's executor makes it; sets rc and reason
 agent() {

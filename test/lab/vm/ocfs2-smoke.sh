@@ -14,26 +14,8 @@ mnt=/srv/ocfs2
 flags=$VM_XCHG/ocfs2
 mkdir -p "$flags"
 
-log() { echo "ocfs2-smoke: $(cut -d' ' -f1 /proc/uptime)s $*"; }
-fail() {
-    log "FAIL: $*"
-    touch "$flags/$me.failed"
-    dmesg | grep -iE 'ocfs2|o2net|o2hb|o2dlm|o2cb' | tail -n 12 | sed 's/^/  dmesg: /'
-    exit 1
-}
-# wait_for FLAG SECONDS: until the peer (or we) raised FLAG; gives up when the peer failed
-wait_for() {
-    i=0
-    while [ $i -lt $(($2 * 5)) ]; do
-        i=$((i + 1))
-        [ -e "$flags/$1" ] && return 0
-        [ -e "$flags/$peer.failed" ] && fail "$peer failed"
-        [ -e "$VM_XCHG/$peer.exit" ] && fail "$peer's VM ended (exit $(cat "$VM_XCHG/$peer.exit"))"
-        sleep 0.2
-    done
-    fail "timed out waiting for $1"
-}
-raise() { touch "$flags/$me.$1"; }
+PAIR_TAG=ocfs2-smoke PAIR_DMESG='ocfs2|o2net|o2hb|o2dlm|o2cb'
+. "$(dirname "$0")/pair-lib.sh"
 
 # cluster.conf and o2cb defaults, identical on both nodes; numbers follow the names (node1 = 1)
 mkdir -p /etc/ocfs2 "$mnt"

@@ -1,0 +1,75 @@
+package doctor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+	"github.com/kvmha/kvmha/internal/libvirt"
+)
+
+// New returns a Doctor of this host: its files, its resolver, librados,
+// libvirtd and Pacemaker. The caller fills in the configuration.
+func New() *Doctor {
+	var dialer net.Dialer
+	return &Doctor{
+		Root:        "/",
+		ConnectCeph: connectCeph,
+		MonHost:     ceph.Config.MonHost,
+		Resolver:    net.DefaultResolver,
+		DialTCP:     dialer.DialContext,
+		DialLibvirt: func(ctx context.Context, uri string) (Libvirt, error) { return libvirt.Dial(ctx, uri) },
+		NodeName:    crmNodeName,
+		HeartbeatOpener: func(cfg ceph.Config) heartbeat.Opener {
+			return radosbackend.Opener(cfg, 3*time.Second)
+		},
+		Now: time.Now,
+	}
+}
+
+// cephConn adapts *ceph.Conn to CephSession.
+type cephConn struct{ *ceph.Conn }
+
+func connectCeph(ctx context.Context, cfg ceph.Config) (CephSession, error) {
+	c, err := ceph.Connect(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return cephConn{c}, nil
+}
+
+func (c cephConn) ImageFeatures(ctx context.Context, pool, namespace, image string) (uint64, error) {
+	info, err := c.ImageInfo(ctx, pool, namespace, image, "")
+	return info.Features, err
+}
+
+// crmNodeName asks Pacemaker for this node's name. It forks crm_node: the
+// name comes from the cluster layer (corosync's nodelist entry of this
+// node, or the host name), which has no Go client and no file that holds
+// the answer.
+func crmNodeName(ctx context.Context) (string, error) {
+	tool := Root("/").lookPath("crm_node")
+	if tool == "" {
+		return "", ErrNoPacemaker
+	}
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, tool, "-n")
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	cmd.WaitDelay = time.Second
+	if err := cmd.Run(); err != nil {
+		msg, _, _ := strings.Cut(strings.TrimSpace(errOut.String()), "\n")
+		return "", fmt.Errorf("crm_node -n: %v: %s", err, clip(msg))
+	}
+	name := strings.TrimSpace(out.String())
+	if !heartbeat.ValidNodeName(name) {
+		return "", fmt.Errorf("crm_node -n printed %q", clip(name))
+	}
+	return name, nil
+}

@@ -34,7 +34,7 @@ const longDesc = `fence_kvmha fences a host through the storage heartbeat that o
 
 Staleness is timed on this host's monotonic clock. When this host runs HostHeartbeat too, its daemon's observations (in state_dir) let the clock start when the target's record last changed rather than when fencing began, which takes seconds off the fencing of a dead host.
 
-"status" is OFF when the target is proven fenced, ON when its record was seen (fresh or not yet proven stale). "list" prints the hosts registered on the backends. "monitor" succeeds when a quorum of the backends can be listed.
+"status" is OFF when the target is proven fenced, ON when its record was seen (fresh or not yet proven stale). "on" does nothing and succeeds (a host fenced this way comes back by itself or through a power device); it lets Pacemaker unfence through a fencing level that holds fence_kvmha next to fence_rbd. "list" prints the hosts registered on the backends. "monitor" succeeds when a quorum of the backends can be listed.
 
 Use the same backends as HostHeartbeat. For rados:// backends the cephx user needs read and write access to the pool (osd 'allow rw pool=POOL'); the key is read from the keyring file by librados, never from a command line.`
 
@@ -67,6 +67,7 @@ func newAgent(open heartbeat.Opener) *fence.Agent {
 				Description: "Seconds added to the target's timeout and watchdog timeout before its stale record counts"},
 		},
 		Status:   f.status,
+		On:       f.on,
 		Off:      f.off,
 		Reboot:   f.reboot,
 		List:     f.list,
@@ -131,6 +132,9 @@ func (f *fencer) session(ctx context.Context, r *fence.Request) (*heartbeat.Fenc
 }
 
 func (f *fencer) status(ctx context.Context, r *fence.Request) (fence.Power, error) {
+	if r.Action == fence.ActionOn {
+		return fence.PowerOn, nil // see on
+	}
 	s, err := f.session(ctx, r)
 	if err != nil {
 		return fence.PowerUnknown, err
@@ -145,6 +149,13 @@ func (f *fencer) status(ctx context.Context, r *fence.Request) (fence.Power, err
 	}
 	return fence.PowerUnknown, errors.New(v.Reason)
 }
+
+// on has nothing to undo: a host fenced through its heartbeat reset or
+// powered itself off, and comes back by itself or through a power device.
+// It exists because Pacemaker 2.1 fails an unfencing through a fencing
+// level that holds a device without "on" (fence_kvmha next to fence_rbd),
+// so "on" and its status succeed at once without reading the backends.
+func (f *fencer) on(context.Context, *fence.Request) error { return nil }
 
 func (f *fencer) off(ctx context.Context, r *fence.Request) error {
 	return f.fence(ctx, r, heartbeat.CmdOff)

@@ -167,3 +167,15 @@ func TestListAndMonitor(t *testing.T) {
 		t.Fatal("list with none")
 	}
 }
+
+// TestOnIsANoOp: "on" succeeds at once, whatever the target's record says, without reading
+// the backends (Pacemaker runs it when it unfences through a level holding fence_kvmha).
+func TestOnIsANoOp(t *testing.T) {
+	l := newLab()
+	for _, v := range l.views {
+		v.Fail(errors.New("boom"))
+	}
+	if code, out, errs := l.run(t, "action=on\nplug=node9"); code != 0 || !strings.Contains(out, "Already ON") {
+		t.Fatalf("on: %d %q %s", code, out, errs)
+	}
+}

@@ -10,34 +10,39 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"sync"
 
 	"github.com/kvmha/kvmha/internal/fence"
 )
 
 // Option names.
 const (
-	optHosts    = "hosts"
-	optConf     = "ceph_conf"
-	optUser     = "ceph_user"
-	optKeyring  = "ceph_keyring"
-	optMonHost  = "mon_host"
-	optPools    = "pools"
-	optExpire   = "expire"
-	defaultConf = "/etc/ceph/ceph.conf"
+	optHosts     = "hosts"
+	optHeartbeat = "heartbeat"
+	optConf      = "ceph_conf"
+	optUser      = "ceph_user"
+	optKeyring   = "ceph_keyring"
+	optMonHost   = "mon_host"
+	optPools     = "pools"
+	optExpire    = "expire"
+	defaultConf  = "/etc/ceph/ceph.conf"
 )
 
 const longDesc = `fence_rbd fences Ceph RBD clients at the storage, the way fence_scsi does with SCSI reservations: "off" adds every Ceph client address of the node to the OSD blocklist (one ip:0/0 entry per address, which blocks every client session from that IP; a range entry for a network written in CIDR, on clusters that support range blocklists), waits until this client has the newest osdmap (so any later write by anyone reaches the OSDs only after they know the blocklist), then reads the blocklist back to verify. The node's qemu, krbd and rbd-nbd clients get EBLOCKLISTED for every I/O from then on, whether the node is dead or still running. While fencing, watchers and lock owners of the images in "pools" whose address belongs to the node are listed and checked against the new blocklist.
 
 The node's addresses come from "hosts" (node1=10.0.0.1,10.0.1.1;node2=10.0.0.2 — ';' or spaces between nodes, '=' or ':' after the name, ',' between addresses; IPv6 with or without brackets; CIDR networks). The plug may also be the address list itself, for pcmk_host_map="node1:10.0.0.1;node2:10.0.0.2". Use the addresses the node's Ceph clients connect from (its public-network addresses), never an address a Ceph daemon of another node or the fencing node itself uses.
 
+With "heartbeat" (the backends of ocf:kvmha:HostHeartbeat, written as in its "backends": rados://pool[/namespace] file:///dir block:///dev/device), fence_rbd also reads the node's newest heartbeat record, in which the node's heartbeat daemon publishes the addresses of its own RADOS session as the cluster sees them, and blocklists every IP found there (ip:0/0) as well as the node's hosts entry. A node the heartbeat knows needs no hosts entry, and "list" includes the nodes registered on the backends. The record is read while fence_rbd connects to the cluster, for at most 3 seconds (a quarter of the action's time when that is shorter): when it cannot be read, a node of hosts is fenced by its hosts entry alone, with a warning, and any other node is not fenced (the action fails and says why). Records are checked like every heartbeat read (checksum, size limits, node name); even so a record never makes fence_rbd blocklist a loopback, unspecified, multicast or broadcast address, an address of the host running fence_rbd, a monitor's address (from mon_host or the configuration file) or an address hosts gives to another node: such addresses are skipped with a warning. "status" looks at the same addresses; "on" removes what fence_rbd recorded, as always.
+
 "on" unfences: it removes exactly the entries fence_rbd added for the node, which it records in the monitors' config-key store under kvmha/fence_rbd/<node> before adding them, then deletes the record. Both need the monitors only: unfencing runs on the node itself, whose address is still blocklisted then, and fencing never waits for a pool. Entries someone else added stay; if they still block the node, "on" fails and names them. "status" is OFF when every address of the node is blocklisted, ON when none is. Configure the device with meta provides=unfencing (pcs stonith create ... meta provides=unfencing): Pacemaker then runs "on" on each node when it joins, before it starts resources. Entries last "expire" (default 10 years) so that a fenced node stays fenced until it is unfenced.
 
-The cephx user needs mon 'allow r, allow command "osd blocklist", allow command "config-key get" with key prefix kvmha/fence_rbd/, allow command "config-key set" with key prefix kvmha/fence_rbd/, allow command "config-key rm" with key prefix kvmha/fence_rbd/' and, for the holder check, osd 'profile rbd-read-only pool=POOL' for each pool. The key is read from the keyring file by librados; it is never passed on a command line.`
+The cephx user needs mon 'allow r, allow command "osd blocklist", allow command "config-key get" with key prefix kvmha/fence_rbd/, allow command "config-key set" with key prefix kvmha/fence_rbd/, allow command "config-key rm" with key prefix kvmha/fence_rbd/' and, for the holder check, osd 'profile rbd-read-only pool=POOL' for each pool. For rados:// heartbeat backends it reads the records through the same session and needs osd 'allow r pool=POOL namespace=NAMESPACE' for each (the rbd-read-only profile of that pool covers every namespace of it). The key is read from the keyring file by librados; it is never passed on a command line.`
 
 // New returns the fence_rbd agent.
 func New() *fence.Agent {
-	f := &fencer{dial: dialCeph}
+	f := &fencer{dial: dialCeph, parent: os.Getppid(), ppid: os.Getppid}
 	return f.agent()
 }
 
@@ -48,11 +53,13 @@ func (f *fencer) agent() *fence.Agent {
 		LongDesc:        longDesc,
 		VendorURL:       "https://github.com/kvmha/kvmha",
 		Version:         version,
-		PlugDescription: "Node to fence: a node name from hosts, or its client addresses (10.0.0.1,10.0.1.1)",
+		PlugDescription: "Node to fence: a node name from hosts or from the heartbeat records, or its client addresses (10.0.0.1,10.0.1.1)",
 		Unfencing:       true,
 		Options: []fence.Option{
 			{Name: optHosts, Type: fence.String, Placeholder: "map",
 				Description: "Node names and the addresses (or CIDR networks) their Ceph clients use: node1=10.0.0.1,10.0.1.1;node2=10.0.0.2"},
+			{Name: optHeartbeat, Type: fence.String, Placeholder: "uris",
+				Description: "HostHeartbeat's backends (rados://pool[/namespace] file:///dir block:///dev/device): the addresses in a node's heartbeat record are blocklisted too"},
 			{Name: optConf, Type: fence.String, Default: defaultConf, Placeholder: "path",
 				Description: "Ceph configuration file (skipped when absent and mon_host is set)"},
 			{Name: optUser, Type: fence.String, Default: "admin", Placeholder: "id",
@@ -85,7 +92,7 @@ func (f *fencer) validate(_ context.Context, r *fence.Request) error {
 		return err
 	}
 	if r.Plug != "" {
-		if _, err := s.hosts.resolveTarget(r.Plug); err != nil {
+		if err := s.checkPlug(r.Plug); err != nil {
 			return err
 		}
 	}
@@ -101,13 +108,28 @@ func (f *fencer) validate(_ context.Context, r *fence.Request) error {
 	return nil
 }
 
-// list prints the nodes of the hosts option; list-status adds their state.
+// list prints the nodes of the hosts option and those registered on the
+// heartbeat backends; list-status adds their state.
 func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, error) {
 	s, err := readSettings(r)
 	if err != nil {
 		return nil, err
 	}
 	names := append([]string(nil), s.hosts.names...)
+	if len(s.heartbeat) > 0 {
+		hosts, errs := f.heartbeatHosts(ctx, s)
+		if len(errs) > 0 && len(errs) == len(s.heartbeat) && len(names) == 0 {
+			return nil, fmt.Errorf("listing the heartbeat backends: %s", joinErrs(errs))
+		}
+		for _, e := range errs {
+			r.Log.Warnf("listing the heartbeat backends: %v", e)
+		}
+		for _, h := range hosts {
+			if !slices.Contains(names, h) {
+				names = append(names, h)
+			}
+		}
+	}
 	sort.Strings(names)
 	plugs := make([]fence.Plug, 0, len(names))
 	for _, n := range names {
@@ -116,7 +138,8 @@ func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, erro
 	if r.Action != fence.ActionListStatus || len(plugs) == 0 {
 		return plugs, nil
 	}
-	c, err := f.connect(ctx, s)
+	d := f.startConnect(ctx, s)
+	c, err := d.wait(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +147,28 @@ func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, erro
 	if err != nil {
 		return nil, err
 	}
+	// Each node's record is read at the same time: a hung backend costs
+	// one bounded wait, not one per node.
+	var wg sync.WaitGroup
 	for i := range plugs {
-		t, _ := s.hosts.resolveTarget(plugs[i].ID)
-		plugs[i].State, _ = coverage(t, bl)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t, err := f.resolve(ctx, r, s, d, plugs[i].ID)
+			if err != nil {
+				r.Log.Warnf("%v", err)
+				return
+			}
+			plugs[i].State, _ = coverage(t, bl)
+		}()
 	}
+	wg.Wait()
 	return plugs, nil
 }
 
-// monitor checks that the cluster answers the blocklist query.
+// monitor checks that the cluster answers the blocklist query, and warns
+// about heartbeat backends that cannot be listed: fencing still works by
+// hosts, but nodes known by their records only would not be fenced.
 func (f *fencer) monitor(ctx context.Context, r *fence.Request) error {
 	s, err := readSettings(r)
 	if err != nil {
@@ -146,5 +183,12 @@ func (f *fencer) monitor(ctx context.Context, r *fence.Request) error {
 		return err
 	}
 	r.Log.Debugf("the cluster answers: %d blocklist entries", len(bl))
+	if len(s.heartbeat) > 0 {
+		hosts, errs := f.heartbeatHosts(ctx, s)
+		for _, e := range errs {
+			r.Log.Warnf("heartbeat backend: %v", e)
+		}
+		r.Log.Debugf("%d nodes registered on the heartbeat backends", len(hosts))
+	}
 	return nil
 }

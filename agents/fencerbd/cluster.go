@@ -2,10 +2,12 @@ package fencerbd
 
 import (
 	"context"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
 // cluster is what fence_rbd needs from Ceph; *ceph.Conn is one, tests use
@@ -19,33 +21,90 @@ type cluster interface {
 	ConfigKeyGet(ctx context.Context, key string) ([]byte, error)
 	ConfigKeySet(ctx context.Context, key string, value []byte) error
 	ConfigKeyRemove(ctx context.Context, key string) error
+	// For rados:// heartbeat backends, read through this same session.
+	ReadObject(ctx context.Context, pool, namespace, oid string, max int) ([]byte, error)
+	OmapKeys(ctx context.Context, pool, namespace, oid string) ([]string, error)
+	// Addresses a heartbeat record must never make fence_rbd blocklist:
+	// the monitors' and this session's own.
+	MonitorAddrs() ([]ceph.MonAddrs, error)
+	Addrs(ctx context.Context) ([]ceph.EntityAddr, error)
 }
 
 func dialCeph(ctx context.Context, cfg ceph.Config) (cluster, error) {
 	return ceph.Connect(ctx, cfg)
 }
 
-// fencer holds one run's session: status, off and on of the same run share
-// it (the runtime calls status before and after the command).
+// fencer holds one run's state: status, off and on of the same run share
+// the session and the target (the runtime calls status before and after
+// the command).
 type fencer struct {
 	dial func(context.Context, ceph.Config) (cluster, error)
 	// hostname names the node that runs fence_rbd in records; tests set it.
 	hostname string
+	// openLocal opens file:// and block:// heartbeat backends
+	// (heartbeat.OpenLocal when nil; tests use in-memory ones).
+	openLocal heartbeat.Opener
+	// localAddrs lists this host's addresses (its interfaces' when nil).
+	localAddrs func() ([]netip.Addr, error)
+	// recordWait bounds the heartbeat record read (maxRecordWait when 0).
+	recordWait time.Duration
+	// parent is the pid of the process that ran fence_rbd (pacemaker-fenced),
+	// ppid tells the current one; both unset in tests that do not care.
+	parent int
+	ppid   func() int
 
-	mu   sync.Mutex
-	conn cluster
+	mu      sync.Mutex
+	dialing *dialing
+	targets map[string]target // resolved plugs
+
+	hbMu     sync.Mutex
+	backends []heartbeat.Backend
+}
+
+// dialing is a connection being made, or made.
+type dialing struct {
+	done chan struct{}
+	c    cluster
+	err  error
+}
+
+// startConnect starts connecting unless this run did already, so that
+// other work (reading the target's heartbeat record) goes on meanwhile.
+// ctx must be the action's: the session's librados timeouts come from its
+// deadline. A run connects once; a failure stays its answer.
+func (f *fencer) startConnect(ctx context.Context, s settings) *dialing {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.dialing != nil {
+		return f.dialing
+	}
+	d := &dialing{done: make(chan struct{})}
+	f.dialing = d
+	go func() {
+		d.c, d.err = f.dial(ctx, s.cfg)
+		close(d.done)
+	}()
+	return d
+}
+
+// wait returns the connection once it is made, or when ctx ends.
+func (d *dialing) wait(ctx context.Context) (cluster, error) {
+	select {
+	case <-d.done:
+		return d.c, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// orphaned reports whether the process that ran fence_rbd is gone. An
+// unfencing request is then moot: nobody waits for its result, and the
+// fencer that asked may have been stopped because its node was just
+// fenced (see on).
+func (f *fencer) orphaned() bool {
+	return f.parent > 1 && f.ppid != nil && f.ppid() != f.parent
 }
 
 func (f *fencer) connect(ctx context.Context, s settings) (cluster, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.conn != nil {
-		return f.conn, nil
-	}
-	c, err := f.dial(ctx, s.cfg)
-	if err != nil {
-		return nil, err
-	}
-	f.conn = c
-	return c, nil
+	return f.startConnect(ctx, s).wait(ctx)
 }

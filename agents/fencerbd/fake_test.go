@@ -3,6 +3,7 @@ package fencerbd
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -21,10 +22,19 @@ type fakeCluster struct {
 	writeErr error
 	readErr  error
 	dials    int
+	// RADOS objects by "pool/namespace/oid", and their omap keys.
+	rados    map[string][]byte
+	omap     map[string][]string
+	radosErr error
+	hang     bool // RADOS reads block until their context ends
+	mons     []ceph.MonAddrs
+	own      []ceph.EntityAddr // the session's addresses
 }
 
 func newFakeCluster() *fakeCluster {
-	return &fakeCluster{expires: map[string]time.Duration{}, objects: map[string][]byte{}, holders: map[string][]ceph.Holder{}}
+	return &fakeCluster{expires: map[string]time.Duration{}, objects: map[string][]byte{}, holders: map[string][]ceph.Holder{},
+		rados: map[string][]byte{}, omap: map[string][]string{},
+		mons: []ceph.MonAddrs{{V1: netip.MustParseAddrPort("10.0.9.1:6789"), V2: netip.MustParseAddrPort("10.0.9.1:3300")}}}
 }
 
 // notFound looks like librados' ENOENT to ceph.IsNotFound.
@@ -109,3 +119,44 @@ func (f *fakeCluster) ConfigKeyRemove(_ context.Context, k string) error {
 }
 
 var errBoom = errors.New("boom")
+
+func (f *fakeCluster) radosCall(ctx context.Context) error {
+	f.mu.Lock()
+	hang, err := f.hang, f.radosErr
+	f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return err
+}
+
+func (f *fakeCluster) ReadObject(ctx context.Context, pool, ns, oid string, max int) ([]byte, error) {
+	if err := f.radosCall(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.rados[pool+"/"+ns+"/"+oid]
+	if !ok {
+		return nil, notFound{}
+	}
+	return append([]byte(nil), d[:min(len(d), max)]...), nil
+}
+
+func (f *fakeCluster) OmapKeys(ctx context.Context, pool, ns, oid string) ([]string, error) {
+	if err := f.radosCall(ctx); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	keys, ok := f.omap[pool+"/"+ns+"/"+oid]
+	if !ok {
+		return nil, notFound{}
+	}
+	return append([]string(nil), keys...), nil
+}
+
+func (f *fakeCluster) MonitorAddrs() ([]ceph.MonAddrs, error) { return f.mons, nil }
+
+func (f *fakeCluster) Addrs(context.Context) ([]ceph.EntityAddr, error) { return f.own, nil }

@@ -53,17 +53,18 @@ func covered(want ceph.BlocklistEntry, bl ceph.Blocklist) (ceph.BlocklistEntry, 
 	return ceph.BlocklistEntry{}, false
 }
 
-// session parses the options, resolves the plug and connects.
+// session parses the options, connects, and meanwhile resolves the plug.
 func (f *fencer) session(ctx context.Context, r *fence.Request) (settings, target, cluster, error) {
 	s, err := readSettings(r)
 	if err != nil {
 		return s, target{}, nil, err
 	}
-	t, err := s.hosts.resolveTarget(r.Plug)
+	d := f.startConnect(ctx, s)
+	t, err := f.resolve(ctx, r, s, d, r.Plug)
 	if err != nil {
 		return s, t, nil, err
 	}
-	c, err := f.connect(ctx, s)
+	c, err := d.wait(ctx)
 	return s, t, c, err
 }
 
@@ -191,6 +192,15 @@ func (f *fencer) on(ctx context.Context, r *fence.Request) error {
 		}
 	case !ceph.IsNotFound(err):
 		return fmt.Errorf("reading the record of %s: %w", t.name, err)
+	}
+	// Pacemaker 2.1 asks a node that was fenced while its cluster stack ran
+	// (fabric fencing leaves it running) to unfence itself at once, until
+	// that stack learns it was fenced and stops, which also stops the
+	// fencer that ran this "on". Removing the entries then would undo the
+	// fence of a node that has not restarted: an orphaned "on" does nothing.
+	if len(ours) > 0 && f.orphaned() {
+		return fmt.Errorf("the fencer that asked to unfence %s (pid %d) is gone; not removing %s: the node is unfenced when it rejoins",
+			t.name, f.parent, joinEntries(ours))
 	}
 	errs := make([]error, len(ours))
 	var wg sync.WaitGroup

@@ -1,6 +1,8 @@
 package fencerbd
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,6 +68,33 @@ func FuzzDecodeRecord(f *testing.F) {
 		back, es2, err := decodeRecord(rec.encode())
 		if err != nil || len(es2) != len(es) || back.Target != rec.Target {
 			t.Fatalf("re-encoded record does not decode: %v", err)
+		}
+	})
+}
+
+// FuzzRecordIPs: whatever a heartbeat record holds, the guard returns only
+// addresses it would itself accept, each once, never too many, and never
+// panics.
+func FuzzRecordIPs(f *testing.F) {
+	for _, s := range []string{"v2:10.0.0.2:0/1\n10.0.0.3:0/2", "[v2:10.0.0.2:0/1,v1:10.0.0.2:0/1]", "127.0.0.1:0/1",
+		"0.0.0.0:0/0", "[::ffff:10.0.0.1]:0/1", "junk\n\n[", "10.0.0.1:0/1\n[fd00::3]:0/2", "224.0.0.1", "10.0.9.1:6789/0"} {
+		f.Add(s)
+	}
+	hosts, _ := parseHosts(testHosts)
+	g := &addrGuard{target: "node4", hosts: hosts,
+		self: map[netip.Addr]bool{netip.MustParseAddr("10.0.0.99"): true},
+		mons: map[netip.Addr]bool{netip.MustParseAddr("10.0.9.1"): true}}
+	f.Fuzz(func(t *testing.T, s string) {
+		ips, _ := g.recordIPs(strings.Split(s, "\n"))
+		if len(ips) > maxHostAddrs {
+			t.Fatalf("%d addresses", len(ips))
+		}
+		seen := map[netip.Addr]bool{}
+		for _, ip := range ips {
+			if why := g.unsafe(ip); why != "" || seen[ip] || ip.Is4In6() {
+				t.Fatalf("%q gave %s (%s, seen %v)", s, ip, why, seen[ip])
+			}
+			seen[ip] = true
 		}
 	})
 }

@@ -9,14 +9,18 @@ import (
 
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
+	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
 // settings are the options of one run, parsed.
 type settings struct {
-	cfg    ceph.Config
-	hosts  hostMap
-	pools  []poolRef
-	expire time.Duration
+	cfg   ceph.Config
+	hosts hostMap
+	// heartbeat are HostHeartbeat's backends, where the nodes' records
+	// (and in them their Ceph client addresses) are; none when empty.
+	heartbeat []heartbeat.Spec
+	pools     []poolRef
+	expire    time.Duration
 	// expireText is expire as the operator wrote it, for messages.
 	expireText string
 }
@@ -63,6 +67,11 @@ func readSettings(r *fence.Request) (settings, error) {
 	var err error
 	if s.hosts, err = parseHosts(v.Get(optHosts)); err != nil {
 		return s, err
+	}
+	if hb := strings.TrimSpace(v.Get(optHeartbeat)); hb != "" {
+		if s.heartbeat, err = heartbeat.ParseBackends(hb); err != nil {
+			return s, fmt.Errorf("heartbeat: %w", err)
+		}
 	}
 	if s.pools, err = parsePools(v.Get(optPools)); err != nil {
 		return s, err

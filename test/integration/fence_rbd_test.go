@@ -452,6 +452,7 @@ func startQemuIOCommand(t *testing.T, argv ...string) *qemuIO {
 // node2 keeps running; node2 is restarted, rejoins, Pacemaker unfences it automatically (on
 // node2 itself, from its still blocklisted address), and a new qemu-io on node2 writes.
 func TestThreeNodeClusterFencesWithFenceRBD(t *testing.T) {
+	lockPacemaker(t)
 	loadLabEnv(t)
 	bin := buildAgent(t, "cmd/fence_rbd")
 	installFenceAgent(t, bin, "fence_rbd")

@@ -398,6 +398,7 @@ func (c *hbCluster) restart(i string) {
 //     the shared directory, acknowledges it and fences itself, and the fence completes;
 //   - a killed node is proven dead by staleness and its resource runs elsewhere.
 func TestHeartbeatThreeNodeCluster(t *testing.T) {
+	lockPacemaker(t)
 	heartbeatEnv(t)
 	c := setUpHeartbeatCluster(t)
 

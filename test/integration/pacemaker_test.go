@@ -113,6 +113,7 @@ func TestOCFTesterPassesLabAgent(t *testing.T) {
 // node, that node is powered off (its namespaces killed), the cluster fences it through
 // the lab's fence agent, the resource runs elsewhere, and the node rejoins.
 func TestThreeNodeClusterFencesAKilledNode(t *testing.T) {
+	lockPacemaker(t)
 	loadLabEnv(t)
 	start := time.Now()
 	if out, err := labScript(t, 3*time.Minute, "nodes.sh", "up", "3"); err != nil {

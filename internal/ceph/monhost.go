@@ -103,12 +103,19 @@ func (e monHostEntry) withIP(ip netip.Addr) string {
 	return host
 }
 
+// SplitMonHost splits a mon_host value into its entries at the separators
+// Ceph accepts, keeping address vectors ("[v2:…,v1:…]") and bracketed IPv6
+// addresses whole. It checks nothing: CheckMonHost does.
+func SplitMonHost(value string) []string {
+	return splitTopLevel(value, monHostSeparators)
+}
+
 // parseMonHost splits and checks a mon_host value.
 func parseMonHost(value string) ([]monHostEntry, error) {
 	if len(value) > maxMonHostLen {
 		return nil, fmt.Errorf("mon_host is longer than %d bytes", maxMonHostLen)
 	}
-	parts := splitTopLevel(value, monHostSeparators)
+	parts := SplitMonHost(value)
 	if len(parts) == 0 {
 		return nil, errors.New("mon_host is empty")
 	}

@@ -135,7 +135,7 @@ func TestMonHostFromConfigFile(t *testing.T) {
 }
 
 func TestSplitMonHost(t *testing.T) {
-	got := splitMonHost(" [v2:1.2.3.4:3300,v1:1.2.3.4:6789],mon.x;[::1]:6789\t10.0.0.1 ,")
+	got := ceph.SplitMonHost(" [v2:1.2.3.4:3300,v1:1.2.3.4:6789],mon.x;[::1]:6789\t10.0.0.1 ,")
 	want := []string{"[v2:1.2.3.4:3300,v1:1.2.3.4:6789]", "mon.x", "[::1]:6789", "10.0.0.1"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("%q", got)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/ceph"
 )
 
 // Every parser of host files and of what daemons print must never panic
@@ -89,7 +91,7 @@ func FuzzSplitMonHost(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		total := 0
-		for _, e := range splitMonHost(s) {
+		for _, e := range ceph.SplitMonHost(s) {
 			if e == "" || !strings.Contains(s, e) {
 				t.Fatalf("%q: entry %q", s, e)
 			}

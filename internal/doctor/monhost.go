@@ -65,7 +65,7 @@ func (d *Doctor) probeMonitors(ctx context.Context) ([]monProbe, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries := splitMonHost(monHost)
+	entries := ceph.SplitMonHost(monHost)
 	if len(entries) == 0 {
 		return nil, fmt.Errorf("%s names no monitor (mon_host is empty)", d.confName())
 	}
@@ -165,33 +165,6 @@ func dialError(err error) error {
 		return errors.New("connection closed at once")
 	}
 	return err
-}
-
-// splitMonHost splits a mon_host value into its entries at the separators
-// Ceph accepts (comma, semicolon, blanks), keeping address vectors
-// ("[v2:…,v1:…]") and bracketed IPv6 addresses whole.
-func splitMonHost(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '[':
-			depth++
-		case c == ']':
-			if depth > 0 {
-				depth--
-			}
-		case depth == 0 && strings.IndexByte(", ;\t\n", c) >= 0:
-			if i > start {
-				out = append(out, s[start:i])
-			}
-			start = i + 1
-		}
-	}
-	if start < len(s) {
-		out = append(out, s[start:])
-	}
-	return out
 }
 
 // confName names where mon_host came from, for messages.

@@ -109,10 +109,7 @@ func (b *Backend) read(ctx context.Context, oid string, max int) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	data, err := conn.ReadObject(ctx, b.spec.Pool, b.spec.Namespace, oid, max)
-	if ceph.IsNotFound(err) {
-		return nil, heartbeat.ErrNotFound
-	}
+	data, err := readObject(ctx, conn, b.spec, oid, max)
 	return data, b.check(conn, err)
 }
 
@@ -137,12 +134,29 @@ func (b *Backend) Hosts(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := conn.OmapKeys(ctx, b.spec.Pool, b.spec.Namespace, hostsObject)
+	hosts, err := listHosts(ctx, conn, b.spec)
+	return hosts, b.check(conn, err)
+}
+
+// readObject reads one of the backend's objects; a missing one is
+// heartbeat.ErrNotFound.
+func readObject(ctx context.Context, objs Objects, spec heartbeat.Spec, oid string, max int) ([]byte, error) {
+	data, err := objs.ReadObject(ctx, spec.Pool, spec.Namespace, oid, max)
+	if ceph.IsNotFound(err) {
+		return nil, heartbeat.ErrNotFound
+	}
+	return data, err
+}
+
+// listHosts reads the registered nodes from the omap of hostsObject,
+// skipping keys that cannot name a node.
+func listHosts(ctx context.Context, objs Objects, spec heartbeat.Spec) ([]string, error) {
+	keys, err := objs.OmapKeys(ctx, spec.Pool, spec.Namespace, hostsObject)
 	if ceph.IsNotFound(err) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, b.check(conn, err)
+		return nil, err
 	}
 	var hosts []string
 	for _, k := range keys {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
@@ -38,11 +37,7 @@ func (r *reader) read(ctx context.Context, oid string, max int) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	data, err := s.ReadObject(ctx, r.spec.Pool, r.spec.Namespace, oid, max)
-	if ceph.IsNotFound(err) {
-		return nil, heartbeat.ErrNotFound
-	}
-	return data, err
+	return readObject(ctx, s, r.spec, oid, max)
 }
 
 func (r *reader) ReadRecord(ctx context.Context, node string) ([]byte, error) {
@@ -58,20 +53,7 @@ func (r *reader) Hosts(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.OmapKeys(ctx, r.spec.Pool, r.spec.Namespace, hostsObject)
-	if ceph.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var hosts []string
-	for _, k := range keys {
-		if heartbeat.ValidNodeName(k) {
-			hosts = append(hosts, k)
-		}
-	}
-	return hosts, nil
+	return listHosts(ctx, s, r.spec)
 }
 
 func (r *reader) Register(context.Context, string) error { return errReadOnly }

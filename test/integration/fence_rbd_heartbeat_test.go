@@ -194,10 +194,6 @@ func TestFenceRBDHeartbeatLevel(t *testing.T) {
 		t.Logf("A: node2 acknowledged fence message %s (%s from %s) and powered itself off", r.Ack.ID, r.Ack.Cmd, r.Ack.From)
 
 		// Started again, node2 rejoins; Pacemaker unfences it before it starts any resource.
-		// Powering a machine off resets its hardware watchdog: drop node2's stand-in watchdog file
-		// now, or the stand-in would reset node2 again once it is back (its heartbeat, which
-		// rewrites the file, starts only after unfencing).
-		os.Remove(filepath.Join(c.dir, "wd-node2"))
 		onBefore := c.fencingEvents("1", "node2", "on", "success")
 		rejoin := time.Now()
 		c.restart("2")

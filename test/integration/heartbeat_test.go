@@ -378,8 +378,12 @@ func setUpHeartbeatCluster(t *testing.T) *hbCluster {
 }
 
 // restart powers node i on again (if off) and waits until it is back with its heartbeat.
+// Powering a machine on starts its hardware watchdog afresh: the node's stand-in watchdog
+// file goes, or the stand-in would reset the node again before its heartbeat (which rewrites
+// the file) is started.
 func (c *hbCluster) restart(i string) {
 	c.t.Helper()
+	os.Remove(filepath.Join(c.dir, "wd-node"+i))
 	if out, err := labScript(c.t, time.Minute, "nodes.sh", "start", i); err != nil {
 		c.t.Fatalf("nodes.sh start %s: %v\n%s", i, err, out)
 	}

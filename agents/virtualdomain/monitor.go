@@ -60,8 +60,10 @@ func (v *vd) monitorTarget(req *ocf.Request, s settings) (target, error) {
 	df, err := v.readDomainFile(s.configPath)
 	if err == nil {
 		t := targetOf(df)
-		if mem, ok := v.recall(req); ok && t.uuid == "" && mem.Name == t.name {
-			t.uuid = mem.UUID
+		if t.uuid == "" {
+			if mem, ok := v.recall(req); ok && mem.Name == t.name {
+				t.uuid = mem.UUID
+			}
 		}
 		return t, nil
 	}

@@ -7,7 +7,8 @@
 #   make manpages   regenerate packaging/man/ from the same declarations
 #   make packages   build/packages/: .deb and .rpm of kvmha and kvmha-ceph
 #   make test       install what is needed, run every test (unit, fuzz seeds, meta-data,
-#                   lab smoke test against real Ceph, libvirt, Pacemaker and a kernel VM)
+#                   the hostile-input sweep, lab tests against real Ceph, libvirt,
+#                   Pacemaker and a kernel VM)
 #   make lab-up / lab-down, make lint, make bench, make demo
 
 SHELL      := /bin/bash
@@ -28,7 +29,7 @@ BINARIES   := $(notdir $(wildcard cmd/*))
 SBIN_BINS  := $(filter fence_% kvmha,$(BINARIES))
 OCF_BINS   := $(filter-out $(SBIN_BINS),$(BINARIES))
 
-.PHONY: all build install metadata deps test unit fuzz lab-test lint bench demo lab-up lab-down clean
+.PHONY: all build install metadata deps test unit fuzz hostile lab-test lint bench demo lab-up lab-down clean
 
 all: build
 
@@ -78,8 +79,10 @@ lint: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(GOTAGS) ./...
 	$(GO) vet -tags $(GOTAGS),lab ./test/...
+	$(GO) vet -tags $(GOTAGS),hostile ./test/hostile
 	$(STATICCHECK) -tags $(GOTAGS) ./...
 	$(STATICCHECK) -tags $(GOTAGS),lab ./test/...
+	$(STATICCHECK) -tags $(GOTAGS),hostile ./test/hostile
 	$(GO) vet -tags $(GOTAGS),kvmha_ceph $(addprefix ./cmd/,$(TWIN_BINS))
 	$(STATICCHECK) -tags $(GOTAGS),kvmha_ceph $(addprefix ./cmd/,$(TWIN_BINS))
 
@@ -95,6 +98,13 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -tags $(GOTAGS) -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
+# The hostile-input sweep (as root, no lab): every built binary × action × parameter ×
+# hostile value, each in a sandbox of its own namespaces (test/hostile). The report of every
+# case that broke a rule goes to build/hostile-report.txt.
+hostile: deps build
+	KVMHA_BUILD_DIR=$(CURDIR)/$(BUILD) KVMHA_HOSTILE_REPORT=$(CURDIR)/$(BUILD)/hostile-report.txt \
+	  $(GO) test -tags $(GOTAGS),hostile -count=1 -timeout 30m -v ./test/hostile
+
 # The lab smoke and integration tests: real Ceph, libvirtd, Pacemaker, kernel VM.
 lab-test: deps
 	@mkdir -p $(BUILD)
@@ -102,7 +112,7 @@ lab-test: deps
 	$(GO) test -tags $(GOTAGS),lab -count=1 -timeout 40m -v ./test/... 2>&1 | tee $(BUILD)/lab-test.log; rc=$${PIPESTATUS[0]}; \
 	  test/lab/lab-down; exit $$rc
 
-test: lint unit lab-test
+test: lint unit hostile lab-test
 
 lab-up: deps
 	test/lab/lab-up

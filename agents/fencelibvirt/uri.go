@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
@@ -37,7 +39,7 @@ func buildURI(uri, ip string, port int, pki string) (string, error) {
 	if uri == "" && strings.TrimSpace(ip) != "" {
 		host := strings.Trim(strings.TrimSpace(ip), "[]")
 		if host == "" || strings.ContainsAny(host, "/?#@[]% \t") {
-			return "", fmt.Errorf("ip %q is not a host name or address", clip(ip))
+			return "", fmt.Errorf("ip %q is not a host name or address", agentlog.Clip(ip))
 		}
 		if port != 0 {
 			host = net.JoinHostPort(host, strconv.Itoa(port))
@@ -52,7 +54,7 @@ func buildURI(uri, ip string, port int, pki string) (string, error) {
 	if pki != "" {
 		u, err := url.Parse(uri)
 		if err != nil || !isTLS(u) {
-			return "", fmt.Errorf("identity_file is a TLS client key, but %q is not a TLS URI", clip(uri))
+			return "", fmt.Errorf("identity_file is a TLS client key, but %q is not a TLS URI", agentlog.Clip(uri))
 		}
 		q := u.Query()
 		if q.Get("pkipath") != "" && q.Get("pkipath") != pki {
@@ -98,15 +100,4 @@ func pkiPath(identity string) (string, error) {
 		return "", errors.New("identity_file must be a TLS client PKI folder or its clientkey.pem; fence_libvirt speaks libvirt RPC, not ssh")
 	}
 	return filepath.Dir(identity), nil
-}
-
-// clip makes untrusted text safe and short for a message.
-func clip(s string) string {
-	const max = 64
-	q := strconv.Quote(s)
-	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "..."
-	}
-	return q
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
@@ -121,7 +123,7 @@ func (g *addrGuard) recordIPs(addrs []string) (ips []netip.Addr, skipped []strin
 	for _, text := range addrs {
 		parsed, err := ceph.ParseEntityAddrs(text)
 		if err != nil {
-			skipped = append(skipped, fmt.Sprintf("%q (not an entity address)", clip(text)))
+			skipped = append(skipped, fmt.Sprintf("%q (not an entity address)", agentlog.Clip(text)))
 			continue
 		}
 		for _, a := range parsed {

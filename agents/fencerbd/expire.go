@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Bounds of expire. Ceph stores the expiry as 32-bit seconds since 1970
@@ -35,21 +37,21 @@ func parseExpire(s string) (time.Duration, error) {
 		unit, t = u, t[:len(t)-1]
 	}
 	if t == "" || len(t) > 12 {
-		return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", clip(s))
+		return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", agentlog.Clip(s))
 	}
 	var n int64
 	for i := 0; i < len(t); i++ {
 		if t[i] < '0' || t[i] > '9' {
-			return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", clip(s))
+			return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", agentlog.Clip(s))
 		}
 		n = n*10 + int64(t[i]-'0')
 	}
 	if n > int64(maxExpire/unit) {
-		return 0, fmt.Errorf("expire %q is longer than %d years", clip(s), int(maxExpire/expireUnits['y']))
+		return 0, fmt.Errorf("expire %q is longer than %d years", agentlog.Clip(s), int(maxExpire/expireUnits['y']))
 	}
 	d := time.Duration(n) * unit
 	if d < minExpire {
-		return 0, fmt.Errorf("expire %q is shorter than a second", clip(s))
+		return 0, fmt.Errorf("expire %q is shorter than a second", agentlog.Clip(s))
 	}
 	return d, nil
 }

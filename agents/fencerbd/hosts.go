@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
@@ -68,11 +70,11 @@ func splitHostEntry(entry string) (name, list string, err error) {
 		i = j // '=' wins: "node1=fd00::1"
 	}
 	if i < 0 {
-		return "", "", fmt.Errorf("hosts: entry %q has no '=' between node name and addresses", clip(entry))
+		return "", "", fmt.Errorf("hosts: entry %q has no '=' between node name and addresses", agentlog.Clip(entry))
 	}
 	name, list = entry[:i], entry[i+1:]
 	if !nodeNameRE.MatchString(name) {
-		return "", "", fmt.Errorf("hosts: %q is not a node name", clip(name))
+		return "", "", fmt.Errorf("hosts: %q is not a node name", agentlog.Clip(name))
 	}
 	return name, list, nil
 }
@@ -110,7 +112,7 @@ func parseAddrOrNet(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%q is not an address or network", clip(s))
+			return netip.Prefix{}, fmt.Errorf("%q is not an address or network", agentlog.Clip(s))
 		}
 		if p.Masked() != p {
 			return netip.Prefix{}, fmt.Errorf("network %s has host bits set (meant %s?)", p, p.Masked())
@@ -123,7 +125,7 @@ func parseAddrOrNet(s string) (netip.Prefix, error) {
 	}
 	ip, err := netip.ParseAddr(t)
 	if err != nil || ip.Zone() != "" {
-		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", clip(s))
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", agentlog.Clip(s))
 	}
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
@@ -167,9 +169,9 @@ func (m hostMap) resolveTarget(plug string) (target, error) {
 	addrs, err := parseAddrList(plug)
 	if err != nil {
 		if len(m.names) == 0 {
-			return target{}, fmt.Errorf("plug %q is not a list of addresses, and hosts names no node", clip(plug))
+			return target{}, fmt.Errorf("plug %q is not a list of addresses, and hosts names no node", agentlog.Clip(plug))
 		}
-		return target{}, fmt.Errorf("node %q is not in hosts (known: %s), nor is it a list of addresses", clip(plug), strings.Join(m.names, ", "))
+		return target{}, fmt.Errorf("node %q is not in hosts (known: %s), nor is it a list of addresses", agentlog.Clip(plug), strings.Join(m.names, ", "))
 	}
 	names := make([]string, len(addrs))
 	for i, p := range addrs {
@@ -177,15 +179,4 @@ func (m hostMap) resolveTarget(plug string) (target, error) {
 	}
 	sort.Strings(names)
 	return target{name: strings.Join(names, ","), addrs: addrs}, nil
-}
-
-// clip makes untrusted text safe and short for a message.
-func clip(s string) string {
-	const max = 64
-	q := fmt.Sprintf("%q", s)
-	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "..."
-	}
-	return q
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/heartbeat"
@@ -54,7 +56,7 @@ func parsePools(s string) ([]poolRef, error) {
 		}
 		pool, ns, _ := strings.Cut(item, "/")
 		if !poolNameRE.MatchString(pool) || (ns != "" && !poolNameRE.MatchString(ns)) {
-			return nil, fmt.Errorf("pools: %q is not pool or pool/namespace", clip(item))
+			return nil, fmt.Errorf("pools: %q is not pool or pool/namespace", agentlog.Clip(item))
 		}
 		out = append(out, poolRef{pool, ns})
 	}
@@ -96,7 +98,7 @@ func readSettings(r *fence.Request) (settings, error) {
 		}
 	}
 	if !cephIDRE.MatchString(s.cfg.User) {
-		return s, fmt.Errorf("ceph_user %q is not a cephx id", clip(s.cfg.User))
+		return s, fmt.Errorf("ceph_user %q is not a cephx id", agentlog.Clip(s.cfg.User))
 	}
 	return s, nil
 }

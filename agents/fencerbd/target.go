@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/heartbeat"
@@ -21,7 +23,7 @@ func (s settings) checkPlug(plug string) error {
 		return err
 	}
 	if !heartbeat.ValidNodeName(plug) {
-		return fmt.Errorf("plug %q is neither a node name nor a list of addresses", clip(plug))
+		return fmt.Errorf("plug %q is neither a node name nor a list of addresses", agentlog.Clip(plug))
 	}
 	return nil
 }

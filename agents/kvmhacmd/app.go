@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/urfave/cli/v2"
 )
 
@@ -43,12 +44,64 @@ func heartbeatCommand() *cli.Command {
 	}
 }
 
+// exitUsage is the exit status of every usage error: an unknown flag, a flag value its type
+// cannot hold, a missing argument. 1 means a finding (a failed check, a SHORT loss).
+const exitUsage = 2
+
+// usageErrorsExit2 makes flag parsing errors of the app and every subcommand exit 2
+// instead of urfave/cli's 1, printing only the error (the help is one --help away).
+// A --timeout that is not positive is a usage error too.
+func usageErrorsExit2(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+			return cli.Exit(err.Error()+" (see --help)", exitUsage)
+		}
+		if hasFlag(c, "timeout") {
+			before := c.Before
+			c.Before = func(ctx *cli.Context) error {
+				if ctx.Duration("timeout") <= 0 {
+					return cli.Exit("--timeout must be positive", exitUsage)
+				}
+				if before != nil {
+					return before(ctx)
+				}
+				return nil
+			}
+		}
+		usageErrorsExit2(c.Subcommands)
+	}
+}
+
+func hasFlag(c *cli.Command, name string) bool {
+	for _, f := range c.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // Main runs the command with args and returns the exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	app := App()
+	usageErrorsExit2(app.Commands)
+	app.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return cli.Exit(err.Error()+" (see --help)", exitUsage)
+	}
+	notFound := false
+	app.CommandNotFound = func(_ *cli.Context, name string) {
+		fmt.Fprintf(stderr, "kvmha: no command %s (see --help)\n", agentlog.Clip(name))
+		notFound = true
+	}
 	app.Writer, app.ErrWriter = stdout, stderr
 	app.ExitErrHandler = func(*cli.Context, error) {} // Main reports and exits
-	if err := app.Run(args); err != nil {
+	err := app.Run(args)
+	if notFound {
+		return exitUsage
+	}
+	if err != nil {
 		if msg := err.Error(); msg != "" {
 			fmt.Fprintf(stderr, "kvmha: %s\n", msg)
 		}

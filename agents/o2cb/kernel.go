@@ -7,8 +7,9 @@ import (
 	"net/netip"
 	"path"
 	"strconv"
-	"strings"
 	"syscall"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 )
@@ -50,7 +51,7 @@ func readNode(c configFS, cluster, name string) (registeredNode, error) {
 		}
 		i, err := strconv.Atoi(v)
 		if err != nil {
-			return 0, fmt.Errorf("%s holds %q, not a number", path.Join(dir, attr), clip(v))
+			return 0, fmt.Errorf("%s holds %q, not a number", path.Join(dir, attr), agentlog.Clip(v))
 		}
 		return i, nil
 	}
@@ -71,7 +72,7 @@ func readNode(c configFS, cluster, name string) (registeredNode, error) {
 		return n, fmt.Errorf("cannot read %s: %w", path.Join(dir, "ipv4_address"), err)
 	}
 	if n.IP, err = netip.ParseAddr(addr); err != nil || !n.IP.Is4() {
-		return n, fmt.Errorf("%s holds %q, not an IPv4 address", path.Join(dir, "ipv4_address"), clip(addr))
+		return n, fmt.Errorf("%s holds %q, not an IPv4 address", path.Join(dir, "ipv4_address"), agentlog.Clip(addr))
 	}
 	return n, nil
 }
@@ -181,11 +182,4 @@ func registeredClusters(c configFS) ([]string, error) {
 		return nil, fmt.Errorf("cannot list the O2CB clusters in configfs: %w", err)
 	}
 	return names, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return strings.ToValidUTF8(s[:40], "") + "..."
-	}
-	return s
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // clusterAttrs are the cluster-wide attributes start sets and monitor checks.
@@ -79,7 +81,7 @@ func attrDifferences(c configFS, cluster string, w clusterAttrs) []string {
 		case err != nil:
 			diffs = append(diffs, fmt.Sprintf("cannot read %s: %v", f.file, err))
 		case got != f.value:
-			diffs = append(diffs, fmt.Sprintf("%s is %s, configured %s", path.Base(f.file), clip(got), f.value))
+			diffs = append(diffs, fmt.Sprintf("%s is %s, configured %s", path.Base(f.file), agentlog.Clip(got), f.value))
 		}
 	}
 	return diffs
@@ -92,7 +94,7 @@ func readInt(c configFS, file string) (int, error) {
 	}
 	i, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, fmt.Errorf("%s holds %q, not a number", file, clip(v))
+		return 0, fmt.Errorf("%s holds %q, not a number", file, agentlog.Clip(v))
 	}
 	return i, nil
 }

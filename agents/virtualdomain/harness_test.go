@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 

@@ -35,10 +35,47 @@ func (r Redactor) With(secret string) Redactor {
 	return NewRedactor(r.mark, append(r.secrets[:n:n], secret)...) // [:n:n]: append copies
 }
 
-// Redact returns s with every secret replaced by the mark.
+// Redact returns s with every secret replaced by the mark, and with the value of every
+// "secret=" option hidden too: rbd map options, libvirt and qemu option strings carry keys
+// that way, and a key typed into the wrong parameter is still a key.
 func (r Redactor) Redact(s string) string {
 	for _, secret := range r.secrets {
 		s = strings.ReplaceAll(s, secret, r.mark)
 	}
+	if r.mark != "" {
+		s = hideInlineSecrets(s, r.mark)
+	}
 	return s
+}
+
+// inlineSecretKey introduces a value that is a key whatever parameter it came in.
+const inlineSecretKey = "secret="
+
+// hideInlineSecrets replaces the value after each "secret=" (up to a blank, comma,
+// semicolon or quote) with mark.
+func hideInlineSecrets(s, mark string) string {
+	if !strings.Contains(s, inlineSecretKey) {
+		return s
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, inlineSecretKey)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		start := i + len(inlineSecretKey)
+		end := start
+		for end < len(s) && !strings.ContainsRune(" \t\n,;\"'`\\", rune(s[end])) {
+			end++
+		}
+		b.WriteString(s[:start])
+		switch value := s[start:end]; {
+		case value == "", value == mark, strings.HasPrefix(value, "<") && strings.HasSuffix(value, ">"):
+			b.WriteString(value) // nothing, or a placeholder such as <hidden>
+		default:
+			b.WriteString(mark)
+		}
+		s = s[end:]
+	}
 }

@@ -47,3 +47,17 @@ func TestRedactorConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestRedactInlineSecret(t *testing.T) {
+	r := NewRedactor("****")
+	for in, want := range map[string]string{
+		"map option secret=AQB123== refused": "map option secret=**** refused",
+		`"secret=abc,noshare"`:               `"secret=****,noshare"`,
+		"secret=":                            "secret=",
+		"no key here":                        "no key here",
+	} {
+		if got := r.Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // EntityAddr is a Ceph entity address (entity_addr_t as Ceph prints it):
@@ -33,7 +35,7 @@ var addrTypes = []string{"v1", "v2", "any"}
 func ParseEntityAddr(s string) (EntityAddr, error) {
 	a, err := parseEntityAddr(s)
 	if err != nil {
-		return EntityAddr{}, fmt.Errorf("bad entity address %q: %w", clip(s), err)
+		return EntityAddr{}, fmt.Errorf("bad entity address %q: %w", agentlog.Clip(s), err)
 	}
 	return a, nil
 }
@@ -108,7 +110,7 @@ func splitHostPort(s string) (host, port string, err error) {
 func parseIP(s string) (netip.Addr, error) {
 	ip, err := netip.ParseAddr(s)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("%q is not an IP address", clip(s))
+		return netip.Addr{}, fmt.Errorf("%q is not an IP address", agentlog.Clip(s))
 	}
 	if ip.Zone() != "" {
 		return netip.Addr{}, errors.New("IPv6 zones are not supported")
@@ -124,12 +126,12 @@ func parseDecimal(s string, bits int) (uint64, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
-			return 0, fmt.Errorf("%q is not a decimal number", clip(s))
+			return 0, fmt.Errorf("%q is not a decimal number", agentlog.Clip(s))
 		}
 	}
 	n, err := strconv.ParseUint(s, 10, bits)
 	if err != nil {
-		return 0, fmt.Errorf("%q is out of range", clip(s))
+		return 0, fmt.Errorf("%q is out of range", agentlog.Clip(s))
 	}
 	return n, nil
 }
@@ -164,7 +166,7 @@ func (a EntityAddr) IsHost() bool { return a.Port == 0 && a.Nonce == 0 }
 // rados_getaddrs may return) or a single address.
 func ParseEntityAddrs(s string) ([]EntityAddr, error) {
 	if len(s) > 4*maxAddrLen {
-		return nil, fmt.Errorf("bad address vector %q: too long", clip(s))
+		return nil, fmt.Errorf("bad address vector %q: too long", agentlog.Clip(s))
 	}
 	if !strings.HasPrefix(s, "[") || !strings.HasSuffix(s, "]") || isBracketedIP(s) {
 		a, err := ParseEntityAddr(s)
@@ -182,7 +184,7 @@ func ParseEntityAddrs(s string) ([]EntityAddr, error) {
 		addrs = append(addrs, a)
 	}
 	if len(addrs) == 0 {
-		return nil, fmt.Errorf("bad address vector %q: empty", clip(s))
+		return nil, fmt.Errorf("bad address vector %q: empty", agentlog.Clip(s))
 	}
 	return addrs, nil
 }
@@ -217,15 +219,4 @@ func splitTopLevel(s, seps string) []string {
 		parts = append(parts, s[start:])
 	}
 	return parts
-}
-
-// clip makes untrusted text safe and short for an error message.
-func clip(s string) string {
-	const max = 64
-	q := strconv.Quote(s)
-	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "..."
-	}
-	return q
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // BlocklistEntry is one entry of the OSD map's blocklist: a single address
@@ -186,11 +188,11 @@ func parseCephRange(s string) (netip.Prefix, error) {
 	}
 	a, err := ParseEntityAddr(t)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("bad range %q: %w", clip(s), err)
+		return netip.Prefix{}, fmt.Errorf("bad range %q: %w", agentlog.Clip(s), err)
 	}
 	p, err := a.IP.Prefix(int(min(a.Nonce, 129)))
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("bad range %q: prefix length %d", clip(s), a.Nonce)
+		return netip.Prefix{}, fmt.Errorf("bad range %q: prefix length %d", agentlog.Clip(s), a.Nonce)
 	}
 	return p, nil
 }

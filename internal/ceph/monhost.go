@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Resolver looks names up; *net.Resolver is one.
@@ -126,7 +128,7 @@ func parseMonHost(value string) ([]monHostEntry, error) {
 	for _, p := range parts {
 		e, err := parseMonHostEntry(p)
 		if err != nil {
-			return nil, fmt.Errorf("mon_host entry %q: %w", clip(p), err)
+			return nil, fmt.Errorf("mon_host entry %q: %w", agentlog.Clip(p), err)
 		}
 		entries = append(entries, e)
 	}
@@ -163,7 +165,7 @@ func parseMonHostEntry(s string) (monHostEntry, error) {
 		return e, nil
 	}
 	if !isDNSName(host) {
-		return e, fmt.Errorf("%q is neither an IP address nor a host name", clip(host))
+		return e, fmt.Errorf("%q is neither an IP address nor a host name", agentlog.Clip(host))
 	}
 	e.name, e.port = host, port
 	return e, nil

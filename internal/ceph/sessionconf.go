@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // ConfigOption returns one option of the session's configuration as
@@ -73,12 +75,12 @@ func ParseMonAddrs(monHost string) ([]MonAddrs, error) {
 	var out []MonAddrs
 	for _, e := range entries {
 		if e.name != "" {
-			return nil, fmt.Errorf("mon_host entry %q is a name: resolve it first", clip(e.raw))
+			return nil, fmt.Errorf("mon_host entry %q is a name: resolve it first", agentlog.Clip(e.raw))
 		}
 		var m MonAddrs
 		addrs, err := ParseEntityAddrs(e.raw)
 		if err != nil {
-			return nil, fmt.Errorf("mon_host entry %q: %w", clip(e.raw), err)
+			return nil, fmt.Errorf("mon_host entry %q: %w", agentlog.Clip(e.raw), err)
 		}
 		for _, a := range addrs {
 			switch {

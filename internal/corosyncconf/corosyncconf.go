@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Config is what this package extracts from a corosync.conf.
@@ -68,7 +70,7 @@ func Parse(data []byte) (*Config, error) {
 		case strings.HasSuffix(line, "{"):
 			name := strings.TrimSpace(strings.TrimSuffix(line, "{"))
 			if name == "" || strings.ContainsAny(name, "{}:") {
-				return nil, fmt.Errorf("line %d: %q does not open a section", n, clip(line))
+				return nil, fmt.Errorf("line %d: %q does not open a section", n, agentlog.Clip(line))
 			}
 			if len(path) >= maxDepth {
 				return nil, fmt.Errorf("line %d: sections nested deeper than %d", n, maxDepth)
@@ -91,7 +93,7 @@ func Parse(data []byte) (*Config, error) {
 			key, value, ok := strings.Cut(line, ":")
 			key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 			if !ok || key == "" || strings.ContainsAny(key, " \t{}") {
-				return nil, fmt.Errorf("line %d: %q is neither \"key: value\" nor a section", n, clip(line))
+				return nil, fmt.Errorf("line %d: %q is neither \"key: value\" nor a section", n, agentlog.Clip(line))
 			}
 			switch {
 			case len(path) == 1 && path[0] == "totem" && key == "cluster_name":
@@ -118,7 +120,7 @@ func (nd *Node) set(key, value string) error {
 	case key == "nodeid":
 		id, err := strconv.ParseUint(value, 10, 32)
 		if err != nil || id == 0 {
-			return fmt.Errorf("nodeid %q is not a positive 32-bit number", clip(value))
+			return fmt.Errorf("nodeid %q is not a positive 32-bit number", agentlog.Clip(value))
 		}
 		nd.ID = int(id)
 	case key == "name":
@@ -131,15 +133,4 @@ func (nd *Node) set(key, value string) error {
 		nd.Addrs[ring] = value
 	}
 	return nil
-}
-
-func clip(s string) string {
-	if len(s) <= 60 {
-		return s
-	}
-	cut := 60
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }

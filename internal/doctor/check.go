@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Status is a check's verdict.
@@ -149,7 +151,7 @@ func Select(all []Check, include, exclude []string) ([]Check, error) {
 				names = append(names, k)
 			}
 			sort.Strings(names)
-			return nil, fmt.Errorf("unknown check %q (checks and families: %s)", clip(n), strings.Join(names, ", "))
+			return nil, fmt.Errorf("unknown check %q (checks and families: %s)", agentlog.Clip(n), strings.Join(names, ", "))
 		}
 	}
 	matches := func(list []string, c Check) bool {
@@ -177,18 +179,4 @@ func Failed(results []Result) bool {
 		}
 	}
 	return false
-}
-
-// clip makes untrusted text short and printable for a message.
-func clip(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max] + "..."
-	}
-	return strings.ToValidUTF8(strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s), "?")
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
@@ -44,7 +46,7 @@ func parseCephTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not a Ceph timestamp", clip(s))
+	return time.Time{}, fmt.Errorf("%q is not a Ceph timestamp", agentlog.Clip(s))
 }
 
 // clockReading is one comparison of the host's clock with a monitor's.

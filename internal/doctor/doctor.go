@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
@@ -27,7 +29,7 @@ func ParsePools(list string) ([]Pool, error) {
 	for _, f := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
 		name, ns, _ := strings.Cut(f, "/")
 		if name == "" || strings.Contains(ns, "/") || strings.ContainsAny(f, "@\x00") {
-			return nil, &usageError{"--pools: " + clip(f) + " is not POOL or POOL/NAMESPACE"}
+			return nil, &usageError{"--pools: " + agentlog.Clip(f) + " is not POOL or POOL/NAMESPACE"}
 		}
 		pools = append(pools, Pool{Name: name, Namespace: ns})
 	}

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
@@ -148,7 +150,7 @@ func (d *Doctor) probeAddr(ctx context.Context, addr netip.AddrPort) (string, er
 	case bannerV1:
 		return "v1", nil
 	}
-	return "", fmt.Errorf("answers, but not as a Ceph monitor (banner %q)", clip(string(buf)))
+	return "", fmt.Errorf("answers, but not as a Ceph monitor (banner %q)", agentlog.Clip(string(buf)))
 }
 
 // dialError says in a few words why a connection failed.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
@@ -65,11 +67,11 @@ func crmNodeName(ctx context.Context) (string, error) {
 	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
 		msg, _, _ := strings.Cut(strings.TrimSpace(errOut.String()), "\n")
-		return "", fmt.Errorf("crm_node -n: %v: %s", err, clip(msg))
+		return "", fmt.Errorf("crm_node -n: %v: %s", err, agentlog.Clip(msg))
 	}
 	name := strings.TrimSpace(out.String())
 	if !heartbeat.ValidNodeName(name) {
-		return "", fmt.Errorf("crm_node -n printed %q", clip(name))
+		return "", fmt.Errorf("crm_node -n printed %q", agentlog.Clip(name))
 	}
 	return name, nil
 }

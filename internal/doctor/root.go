@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Root is where the host's files are: "/" on a real host, a folder holding
@@ -82,7 +84,7 @@ func (r Root) lookPath(name string) string {
 func (r Root) kernelRelease() (string, error) {
 	rel, err := r.readLine("/proc/sys/kernel/osrelease")
 	if err == nil && (rel == "" || strings.ContainsAny(rel, "/\x00") || rel == "." || rel == "..") {
-		err = fmt.Errorf("/proc/sys/kernel/osrelease holds %q", clip(rel))
+		err = fmt.Errorf("/proc/sys/kernel/osrelease holds %q", agentlog.Clip(rel))
 	}
 	return rel, err
 }

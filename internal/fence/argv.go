@@ -48,7 +48,7 @@ func parseArgs(set *optionSet, args []string) (*parsed, error) {
 				j += w
 				s := set.byShort[r]
 				if s == nil || r == utf8.RuneError {
-					return nil, fmt.Errorf("option -%s not recognized", clip(rest[j-w:j]))
+					return nil, fmt.Errorf("option -%s not recognized", agentlog.Clip(rest[j-w:j]))
 				}
 				if s.Type == Boolean {
 					p.raw[s.Name] = "1"
@@ -72,7 +72,7 @@ func parseArgs(set *optionSet, args []string) (*parsed, error) {
 	if len(extra) > 0 {
 		q := make([]string, len(extra))
 		for i, e := range extra {
-			q[i] = clip(e)
+			q[i] = agentlog.Clip(e)
 		}
 		p.notef(agentlog.Warning, "unused arguments on the command line: %s", strings.Join(q, " "))
 	}

@@ -66,7 +66,7 @@ func (l *Logger) logf(level agentlog.Level, format string, args ...any) {
 	if l.closed {
 		return
 	}
-	msg = strings.TrimRight(l.redact.Redact(msg), "\n")
+	msg = agentlog.Line(strings.TrimRight(l.redact.Redact(msg), "\n"))
 	line := l.now().Format("2006-01-02 15:04:05.000") + " " + level.String() + ": " + msg + "\n"
 	shown := level >= agentlog.Warning || l.verbose
 	if l.stderr != nil && shown {

@@ -3,6 +3,7 @@ package fence
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -387,11 +388,23 @@ func TestParseErrorsExit1(t *testing.T) {
 	runArgs(t, a, "--verbose=2").expect(t, 1, "", "takes no value")
 	var out, errb strings.Builder
 	big := strings.NewReader(strings.Repeat("x", maxStdin+10))
-	if code := a.Main(nil, big, &out, &errb); code != 1 || !strings.Contains(errb.String(), "bytes on stdin") {
+	if code := a.Main(nil, big, &out, &errb); code != 1 || !strings.Contains(errb.String(), "stdin: too large") {
 		t.Errorf("oversized stdin: %d %s", code, errb.String())
 	}
 	if code := a.Main(nil, errReader{}, &out, &errb); code != 1 {
 		t.Errorf("stdin read error: %d", code)
+	}
+	// A stdin nobody closes: the agent gives up after stdinTimeout, with a reason.
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	defer r.Close()
+	io.WriteString(w, "action=off\nplug=a\n")
+	errb.Reset()
+	if code := a.Main(nil, r, &out, &errb); code != 1 || !strings.Contains(errb.String(), "stdin was not closed") {
+		t.Errorf("stdin never closed: %d %s", code, errb.String())
 	}
 }
 

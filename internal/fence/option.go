@@ -3,6 +3,8 @@ package fence
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Type is the type of an option's value, named as in fence-agents meta-data.
@@ -285,9 +287,9 @@ func (set *optionSet) lookupLong(name string) (*spec, error) {
 	}
 	switch {
 	case found == nil:
-		return nil, fmt.Errorf("option --%s not recognized", clip(name))
+		return nil, fmt.Errorf("option --%s not recognized", agentlog.Clip(name))
 	case len(names) > 1 && !sameSpec(set, names):
-		return nil, fmt.Errorf("option --%s is ambiguous", clip(name))
+		return nil, fmt.Errorf("option --%s is ambiguous", agentlog.Clip(name))
 	}
 	return found, nil
 }
@@ -299,15 +301,4 @@ func sameSpec(set *optionSet, longs []string) bool {
 		}
 	}
 	return true
-}
-
-// clip makes untrusted text safe and short for a log line.
-func clip(s string) string {
-	const max = 64
-	q := fmt.Sprintf("%q", s)
-	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "..."
-	}
-	return q
 }

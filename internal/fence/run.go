@@ -87,7 +87,8 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 		log.sys = newSyslogSink(a.Name, cfg.syslog)
 	}
 	if f := v.Get(OptDebugFile); f != "" {
-		fh, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		// O_NONBLOCK: opening a FIFO nobody reads would block forever; this fails at once.
+		fh, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o600)
 		if err != nil {
 			log.Warnf("cannot open debug file: %v", err)
 		} else {
@@ -126,7 +127,7 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 		return ExitOK
 	}
 	if !a.supports(action) {
-		log.Errorf("Failed: unsupported action %q (supported: %s)", clip(action), strings.Join(a.actions(), ", "))
+		log.Errorf("Failed: unsupported action %q (supported: %s)", agentlog.Clip(action), strings.Join(a.actions(), ", "))
 		return ExitFailure
 	}
 	a.logOptions(log, set, v)
@@ -202,7 +203,7 @@ func (a *Agent) logOptions(log *Logger, set *optionSet, v *Values) {
 		if s.Secret {
 			val = redacted
 		}
-		parts = append(parts, s.Name+"="+clip(val))
+		parts = append(parts, s.Name+"="+agentlog.Clip(val))
 	}
 	sort.Strings(parts)
 	log.Debugf("options: %s", strings.Join(parts, " "))

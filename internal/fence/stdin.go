@@ -1,9 +1,17 @@
 package fence
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/kvmha/kvmha/internal/files"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
 )
@@ -27,18 +35,30 @@ func (p *parsed) notef(l agentlog.Level, format string, args ...any) {
 	p.notes = append(p.notes, note{l, fmt.Sprintf(format, args...)})
 }
 
+// stdinTimeout bounds the wait for the end of stdin. pacemaker-fenced writes its few lines
+// and closes the pipe at once; a caller that never closes it must not hold the agent until
+// the fencer's own timeout kills it, unreported. A terminal (someone typing the options)
+// gets no bound.
+const stdinTimeout = 5 * time.Second
+
 // parseStdin reads key=value lines as pacemaker-fenced writes them.
 func parseStdin(set *optionSet, r io.Reader) (*parsed, error) {
 	p := &parsed{raw: map[string]string{}}
 	if r == nil {
 		return p, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(r, maxStdin+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading stdin: %v", err)
+	ctx := context.Background()
+	if !isTerminal(r) {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, stdinTimeout)
+		defer cancel()
 	}
-	if len(data) > maxStdin {
-		return nil, fmt.Errorf("more than %d bytes on stdin", maxStdin)
+	data, err := files.ReadStream(ctx, r, "stdin", maxStdin)
+	if errors.Is(err, files.ErrTimedOut) {
+		return nil, fmt.Errorf("stdin was not closed within %s: write the options, then close it", stdinTimeout)
+	}
+	if err != nil {
+		return nil, err
 	}
 	for i, line := range strings.Split(string(data), "\n") {
 		line = strings.TrimSpace(line)
@@ -56,7 +76,7 @@ func parseStdin(set *optionSet, r io.Reader) (*parsed, error) {
 		}
 		s := set.lookupKey(key)
 		if s == nil {
-			p.notef(agentlog.Debug, "ignoring unknown parameter %q on stdin", clip(key))
+			p.notef(agentlog.Debug, "ignoring unknown parameter %q on stdin", agentlog.Clip(key))
 			continue
 		}
 		if val == "" {
@@ -66,4 +86,14 @@ func parseStdin(set *optionSet, r io.Reader) (*parsed, error) {
 		p.raw[s.Name] = val
 	}
 	return p, nil
+}
+
+// isTerminal reports whether r is a terminal.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // blockBackend keeps a slot per host on a shared block device, sbd-like,
@@ -184,7 +186,7 @@ func (b *blockBackend) slotOf(node string) (int64, error) {
 // the same free slot, the one whose name is gone tries the next.
 func (b *blockBackend) Register(ctx context.Context, node string) error {
 	if !ValidNodeName(node) {
-		return errors.New("invalid node name " + clip(node))
+		return errors.New("invalid node name " + agentlog.Clip(node))
 	}
 	frame, err := encodeFrame(kindOwner, slotOwner{Node: node}, ownerSize)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Config is what the daemon runs with. HostHeartbeat's start writes it to
@@ -87,7 +89,7 @@ func (c *Config) Validate() ([]Spec, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !ValidNodeName(c.Node) {
-		bad("node name %q: letters, digits, '.', '_' and '-', at most 64", clip(c.Node))
+		bad("node name %q: letters, digits, '.', '_' and '-', at most 64", agentlog.Clip(c.Node))
 	}
 	specs, err := ParseBackends(strings.Join(c.Backends, " "))
 	if err != nil {
@@ -112,10 +114,10 @@ func (c *Config) Validate() ([]Spec, error) {
 		errs = append(errs, err)
 	}
 	if c.StorageAttribute != "" && !attrNameRE.MatchString(c.StorageAttribute) {
-		bad("storage attribute %q: letters, digits, '_', '-', '.' and ':'", clip(c.StorageAttribute))
+		bad("storage attribute %q: letters, digits, '_', '-', '.' and ':'", agentlog.Clip(c.StorageAttribute))
 	}
 	if !filepath.IsAbs(c.StateDir) {
-		bad("state directory %q must be an absolute path", clip(c.StateDir))
+		bad("state directory %q must be an absolute path", agentlog.Clip(c.StateDir))
 	}
 	return specs, errors.Join(errs...)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // fileBackend keeps one record file and one message file per host in a
@@ -30,7 +32,7 @@ func (b *fileBackend) URI() string { return b.spec.String() }
 
 func (b *fileBackend) path(node, suffix string) (string, error) {
 	if !ValidNodeName(node) {
-		return "", errors.New("invalid node name " + clip(node))
+		return "", errors.New("invalid node name " + agentlog.Clip(node))
 	}
 	return filepath.Join(b.spec.Path, node+suffix), nil
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // MemoryStore is an in-memory backend's storage, for tests: several hosts'
@@ -113,7 +115,7 @@ func (v *MemoryView) Register(ctx context.Context, node string) error {
 // check refuses what the real backends refuse.
 func checkWrite(node string, frame []byte, size int) error {
 	if !ValidNodeName(node) {
-		return errors.New("invalid node name " + clip(node))
+		return errors.New("invalid node name " + agentlog.Clip(node))
 	}
 	if len(frame) > size {
 		return fmt.Errorf("frame of %d bytes exceeds its slot of %d", len(frame), size)

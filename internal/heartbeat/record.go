@@ -9,6 +9,8 @@ import (
 	"hash/crc32"
 	"regexp"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // A frame is what a backend stores: a 16-byte header, then a JSON payload.
@@ -248,7 +250,7 @@ func DecodeRecord(data []byte) (*Record, error) {
 func (r *Record) check() error {
 	switch {
 	case !ValidNodeName(r.Node):
-		return fmt.Errorf("node name %q", clip(r.Node))
+		return fmt.Errorf("node name %q", agentlog.Clip(r.Node))
 	case len(r.Boot) > 64:
 		return errors.New("boot id too long")
 	case r.IntervalMs <= 0 || r.IntervalMs > maxDuration:
@@ -258,7 +260,7 @@ func (r *Record) check() error {
 	case r.WatchdogMs < 0 || r.WatchdogMs > maxDuration:
 		return fmt.Errorf("watchdog %d ms", r.WatchdogMs)
 	case r.State != StateRunning && r.State != StateStopped && r.State != StateFencing:
-		return fmt.Errorf("state %q", clip(r.State))
+		return fmt.Errorf("state %q", agentlog.Clip(r.State))
 	case len(r.Backends) == 0 || len(r.Backends) > maxBackends:
 		return fmt.Errorf("%d backends", len(r.Backends))
 	case r.BackendsOK < 0 || r.BackendsOK > len(r.Backends):
@@ -336,24 +338,13 @@ func DecodeMessage(data []byte) (*Message, error) {
 func (m *Message) check() error {
 	switch {
 	case !msgIDRE.MatchString(m.ID):
-		return fmt.Errorf("message id %q", clip(m.ID))
+		return fmt.Errorf("message id %q", agentlog.Clip(m.ID))
 	case !ValidNodeName(m.To):
-		return fmt.Errorf("target %q", clip(m.To))
+		return fmt.Errorf("target %q", agentlog.Clip(m.To))
 	case !validCmd(m.Cmd):
-		return fmt.Errorf("command %q", clip(m.Cmd))
+		return fmt.Errorf("command %q", agentlog.Clip(m.Cmd))
 	case len(m.From) > maxText:
 		return errors.New("sender too long")
 	}
 	return nil
-}
-
-// clip makes untrusted text short and printable for an error message.
-func clip(s string) string {
-	const max = 64
-	q := fmt.Sprintf("%q", s)
-	q = q[1 : len(q)-1]
-	if len(q) > max {
-		q = q[:max] + "..."
-	}
-	return q
 }

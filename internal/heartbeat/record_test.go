@@ -9,6 +9,8 @@ import (
 	"hash/crc32"
 	"strings"
 	"testing"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 func testRecord() *Record {
@@ -187,7 +189,7 @@ func TestValidNodeName(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	if !bytes.Contains([]byte(clip(strings.Repeat("x", 100))), []byte("...")) {
+	if !bytes.Contains([]byte(agentlog.Clip(strings.Repeat("x", 100))), []byte("...")) {
 		t.Error("clip")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // SelfFencer fences this host: cmd is the fence message's off or reboot.
@@ -28,11 +30,11 @@ func parseSelfFence(s string) (selfFenceMode, error) {
 	}
 	if p, ok := strings.CutPrefix(s, selfFenceExec); ok {
 		if !filepath.IsAbs(p) || strings.ContainsAny(p, " \t\n") {
-			return selfFenceMode{}, fmt.Errorf("self_fence %q: exec: needs an absolute path without blanks", clip(s))
+			return selfFenceMode{}, fmt.Errorf("self_fence %q: exec: needs an absolute path without blanks", agentlog.Clip(s))
 		}
 		return selfFenceMode{mode: "exec", path: p}, nil
 	}
-	return selfFenceMode{}, fmt.Errorf("self_fence %q: message, reboot, off or exec:/path", clip(s))
+	return selfFenceMode{}, fmt.Errorf("self_fence %q: message, reboot, off or exec:/path", agentlog.Clip(s))
 }
 
 // SysrqTrigger is the kernel's magic SysRq trigger; writing to it as root

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Backend kinds, as URI schemes.
@@ -72,7 +74,7 @@ func ParseBackends(list string) ([]Spec, error) {
 // ParseBackend reads one backend URI.
 func ParseBackend(uri string) (Spec, error) {
 	bad := func(why string) (Spec, error) {
-		return Spec{}, fmt.Errorf("backend %q: %s", clip(uri), why)
+		return Spec{}, fmt.Errorf("backend %q: %s", agentlog.Clip(uri), why)
 	}
 	if len(uri) > maxURI {
 		return bad("too long")
@@ -102,7 +104,7 @@ func ParseBackend(uri string) (Spec, error) {
 			return bad("the root directory is no backend")
 		}
 	default:
-		return bad("unknown scheme " + clip(scheme))
+		return bad("unknown scheme " + agentlog.Clip(scheme))
 	}
 	return s, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -47,13 +49,13 @@ func parseWatchdog(s string) (watchdogSpec, error) {
 	case strings.HasPrefix(s, "file:"):
 		p := strings.TrimPrefix(s, "file:")
 		if !strings.HasPrefix(p, "/") {
-			return watchdogSpec{}, fmt.Errorf("watchdog %q: file: needs an absolute path", clip(s))
+			return watchdogSpec{}, fmt.Errorf("watchdog %q: file: needs an absolute path", agentlog.Clip(s))
 		}
 		return watchdogSpec{kind: watchdogFile, path: p}, nil
 	case strings.HasPrefix(s, "/dev/"):
 		return watchdogSpec{kind: watchdogDevice, path: s}, nil
 	}
-	return watchdogSpec{}, fmt.Errorf("watchdog %q: a device under /dev, none, or file:PATH", clip(s))
+	return watchdogSpec{}, fmt.Errorf("watchdog %q: a device under /dev, none, or file:PATH", agentlog.Clip(s))
 }
 
 // WatchdogAnnounced is the timeout a configuration promises before the

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // DevNum is a block device's major:minor.
@@ -16,12 +18,12 @@ func (n DevNum) String() string { return fmt.Sprintf("%d:%d", n.Major, n.Minor) 
 func ParseDevNum(s string) (DevNum, error) {
 	maj, min, ok := strings.Cut(strings.TrimSpace(s), ":")
 	if !ok {
-		return DevNum{}, fmt.Errorf("%q is not major:minor", clip(s))
+		return DevNum{}, fmt.Errorf("%q is not major:minor", agentlog.Clip(s))
 	}
 	a, err1 := strconv.ParseUint(maj, 10, 32)
 	b, err2 := strconv.ParseUint(min, 10, 32)
 	if err1 != nil || err2 != nil {
-		return DevNum{}, fmt.Errorf("%q is not major:minor", clip(s))
+		return DevNum{}, fmt.Errorf("%q is not major:minor", agentlog.Clip(s))
 	}
 	return DevNum{uint32(a), uint32(b)}, nil
 }
@@ -55,7 +57,7 @@ func (b BlockDevice) Nums() []DevNum {
 // ReadBlockDevice reads /sys/block/<name>.
 func (t Tree) ReadBlockDevice(name string) (BlockDevice, error) {
 	if name == "" || strings.ContainsAny(name, "/") || name == "." || name == ".." {
-		return BlockDevice{}, fmt.Errorf("%q is not a block device name", clip(name))
+		return BlockDevice{}, fmt.Errorf("%q is not a block device name", agentlog.Clip(name))
 	}
 	dir := join(t.Sys, "block", name)
 	b := BlockDevice{Name: name}

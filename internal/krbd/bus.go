@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // rbdBus is /sys/bus/rbd relative to the sysfs root.
@@ -61,12 +63,12 @@ func (t Tree) Unsupported(spec Spec, image Features) error {
 // checkID accepts device ids as the kernel makes them: small decimals.
 func checkID(name string) (int, error) {
 	if name == "" || len(name) > 9 {
-		return 0, fmt.Errorf("%q is not an rbd device id", clip(name))
+		return 0, fmt.Errorf("%q is not an rbd device id", agentlog.Clip(name))
 	}
 	n := 0
 	for _, c := range []byte(name) {
 		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q is not an rbd device id", clip(name))
+			return 0, fmt.Errorf("%q is not an rbd device id", agentlog.Clip(name))
 		}
 		n = n*10 + int(c-'0')
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Features is an RBD feature mask, as librbd reports an image's features
@@ -55,11 +57,11 @@ func ParseFeatures(s string) (Features, error) {
 	t := strings.TrimSpace(s)
 	hex, ok := strings.CutPrefix(t, "0x")
 	if !ok {
-		return 0, fmt.Errorf("feature mask %q does not start with 0x", clip(s))
+		return 0, fmt.Errorf("feature mask %q does not start with 0x", agentlog.Clip(s))
 	}
 	n, err := strconv.ParseUint(hex, 16, 64)
 	if err != nil {
-		return 0, fmt.Errorf("feature mask %q is not a hexadecimal number", clip(s))
+		return 0, fmt.Errorf("feature mask %q is not a hexadecimal number", agentlog.Clip(s))
 	}
 	return Features(n), nil
 }

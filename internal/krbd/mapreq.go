@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // MapRequest is what a krbd map writes to add_single_major.
@@ -42,14 +44,14 @@ func CheckOptions(list string) ([]string, error) {
 			continue
 		}
 		if err := checkName(o); err != nil {
-			return nil, fmt.Errorf("map option %q %v", clip(o), err)
+			return nil, fmt.Errorf("map option %q %v", agentlog.Clip(o), err)
 		}
 		key, _, _ := strings.Cut(o, "=")
 		if key == "" {
-			return nil, fmt.Errorf("map option %q has no name", clip(o))
+			return nil, fmt.Errorf("map option %q has no name", agentlog.Clip(o))
 		}
 		if strings.HasPrefix(key, "-") {
-			return nil, fmt.Errorf("map option %q: give options without dashes", clip(o))
+			return nil, fmt.Errorf("map option %q: give options without dashes", agentlog.Clip(o))
 		}
 		if why, ok := reservedOptions[key]; ok {
 			return nil, fmt.Errorf("map option %s is not allowed: %s", key, why)
@@ -86,7 +88,7 @@ func (r MapRequest) encode() ([]byte, error) {
 	}
 	for _, o := range r.Options {
 		if checkName(o) != nil || strings.Contains(o, ",") {
-			return nil, fmt.Errorf("map request: bad option %q", clip(o))
+			return nil, fmt.Errorf("map request: bad option %q", agentlog.Clip(o))
 		}
 	}
 	// Sized up front: a buffer that grows leaves copies of the key behind.

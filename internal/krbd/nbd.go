@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // NBDDevice is an nbd device that a server has connected: /sys/block/nbdN
@@ -150,7 +152,7 @@ func ParseTgid(status string) (int, error) {
 	}
 	n, err := strconv.ParseUint(v, 10, 31)
 	if err != nil || n == 0 {
-		return 0, fmt.Errorf("the Tgid %q is not a process id", clip(v))
+		return 0, fmt.Errorf("the Tgid %q is not a process id", agentlog.Clip(v))
 	}
 	return int(n), nil
 }

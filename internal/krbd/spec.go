@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Spec names what a device maps: an image, or a snapshot of it, in a pool
@@ -70,10 +72,10 @@ func (s Spec) Check() error {
 			return fmt.Errorf("the %s name is empty", f.what)
 		}
 		if err := checkName(f.v); err != nil {
-			return fmt.Errorf("the %s name %q %v", f.what, clip(f.v), err)
+			return fmt.Errorf("the %s name %q %v", f.what, agentlog.Clip(f.v), err)
 		}
 		if f.what != "snapshot" && strings.Contains(f.v, "@") {
-			return fmt.Errorf("the %s name %q contains @", f.what, clip(f.v))
+			return fmt.Errorf("the %s name %q contains @", f.what, agentlog.Clip(f.v))
 		}
 	}
 	if s.Snap == headSnap {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Tree says where the kernel's file systems are: /sys, /proc and /dev on a
@@ -56,7 +58,7 @@ func readUint(path string, bits int) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, bits)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %q is not a number", path, clip(s))
+		return 0, fmt.Errorf("%s: %q is not a number", path, agentlog.Clip(s))
 	}
 	return n, nil
 }
@@ -88,15 +90,6 @@ func exists(path string) bool {
 // while it was being read (a device unmapped, a process exited).
 func vanished(err error) bool {
 	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH)
-}
-
-// clip shortens text quoted in error messages.
-func clip(s string) string {
-	const max = 64
-	if len(s) <= max {
-		return s
-	}
-	return s[:max] + "…"
 }
 
 func join(elem ...string) string { return filepath.Join(elem...) }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // Limits of the kernel's O2CB node manager and of the OCFS2 disk format.
@@ -85,7 +87,7 @@ func (f *File) Cluster(name string) (*Cluster, error) {
 			mode = HeartbeatLocal // files from before global heartbeat
 		}
 		if mode != HeartbeatLocal && mode != HeartbeatGlobal {
-			return nil, fmt.Errorf("%s: heartbeat_mode %q is neither local nor global", s.where(), clip(mode))
+			return nil, fmt.Errorf("%s: heartbeat_mode %q is neither local nor global", s.where(), agentlog.Clip(mode))
 		}
 		c = &Cluster{Name: name, HeartbeatMode: mode}
 	}
@@ -114,7 +116,7 @@ func (f *File) Cluster(name string) (*Cluster, error) {
 				return nil, fmt.Errorf("%s has no region", s.where())
 			}
 			if slices.Contains(c.Regions, region) {
-				return nil, fmt.Errorf("%s: region %s is listed twice", s.where(), clip(region))
+				return nil, fmt.Errorf("%s: region %s is listed twice", s.where(), agentlog.Clip(region))
 			}
 			c.Regions = append(c.Regions, region)
 		}
@@ -144,7 +146,7 @@ func nodeFromStanza(s *Stanza) (Node, error) {
 	}
 	var err error
 	if n.Number, err = strconv.Atoi(number); err != nil {
-		return n, fmt.Errorf("%s: number %q is not a number", s.where(), clip(number))
+		return n, fmt.Errorf("%s: number %q is not a number", s.where(), agentlog.Clip(number))
 	}
 	if n.IP, err = ParseIPv4(address); err != nil {
 		return n, fmt.Errorf("%s: %v", s.where(), err)
@@ -152,7 +154,7 @@ func nodeFromStanza(s *Stanza) (Node, error) {
 	n.Port = DefaultPort
 	if port, ok := s.Get("ip_port"); ok {
 		if n.Port, err = strconv.Atoi(port); err != nil {
-			return n, fmt.Errorf("%s: ip_port %q is not a number", s.where(), clip(port))
+			return n, fmt.Errorf("%s: ip_port %q is not a number", s.where(), agentlog.Clip(port))
 		}
 	}
 	return n, nil
@@ -163,7 +165,7 @@ func nodeFromStanza(s *Stanza) (Node, error) {
 func ParseIPv4(s string) (netip.Addr, error) {
 	ip, err := netip.ParseAddr(s)
 	if err != nil || !ip.Is4() {
-		return netip.Addr{}, fmt.Errorf("ip_address %q is not an IPv4 address (O2CB speaks IPv4 only)", clip(s))
+		return netip.Addr{}, fmt.Errorf("ip_address %q is not an IPv4 address (O2CB speaks IPv4 only)", agentlog.Clip(s))
 	}
 	return ip, nil
 }
@@ -174,7 +176,7 @@ func (c *Cluster) Check() error {
 		return err
 	}
 	if c.HeartbeatMode != HeartbeatLocal && c.HeartbeatMode != HeartbeatGlobal {
-		return fmt.Errorf("cluster %s: heartbeat mode %q is neither local nor global", c.Name, clip(c.HeartbeatMode))
+		return fmt.Errorf("cluster %s: heartbeat mode %q is neither local nor global", c.Name, agentlog.Clip(c.HeartbeatMode))
 	}
 	names, numbers, addrs := map[string]bool{}, map[int]string{}, map[netip.Addr]string{}
 	for _, n := range c.Nodes {
@@ -222,7 +224,7 @@ func CheckNodeName(name string) error {
 // 32 hex digits without dashes, which is how o2cb names the configfs region.
 func CheckRegionName(name string) error {
 	if len(name) != 32 || strings.Trim(name, "0123456789abcdefABCDEF") != "" {
-		return fmt.Errorf("heartbeat region %q is not a volume UUID (32 hex digits, as mounted.ocfs2 -d prints it without dashes)", clip(name))
+		return fmt.Errorf("heartbeat region %q is not a volume UUID (32 hex digits, as mounted.ocfs2 -d prints it without dashes)", agentlog.Clip(name))
 	}
 	return nil
 }
@@ -234,13 +236,13 @@ func checkDirName(what, name string, max int) error {
 	case name == "":
 		return fmt.Errorf("%s is empty", what)
 	case len(name) > max:
-		return fmt.Errorf("%s %q is longer than %d characters", what, clip(name), max)
+		return fmt.Errorf("%s %q is longer than %d characters", what, agentlog.Clip(name), max)
 	case name == "." || name == "..":
 		return fmt.Errorf("%s %q is not allowed", what, name)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return fmt.Errorf("%s %q may hold only letters, digits, '.', '_' and '-'", what, clip(name))
+			return fmt.Errorf("%s %q may hold only letters, digits, '.', '_' and '-'", what, agentlog.Clip(name))
 		}
 	}
 	return nil

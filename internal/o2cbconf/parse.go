@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
 )
 
 // File is a parsed cluster.conf: its stanzas in file order.
@@ -72,7 +74,7 @@ func Parse(data []byte) (*File, error) {
 			kind, ok := strings.CutSuffix(trimmed, ":")
 			kind = strings.TrimSpace(kind)
 			if !ok || !isKey(kind) {
-				return nil, fmt.Errorf("line %d: %q is neither a stanza header (\"kind:\") nor an indented attribute", n, clip(trimmed))
+				return nil, fmt.Errorf("line %d: %q is neither a stanza header (\"kind:\") nor an indented attribute", n, agentlog.Clip(trimmed))
 			}
 			f.Stanzas = append(f.Stanzas, Stanza{Kind: kind, Line: n})
 			cur = &f.Stanzas[len(f.Stanzas)-1]
@@ -81,9 +83,9 @@ func Parse(data []byte) (*File, error) {
 			key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 			if !ok || !isKey(key) {
 				if strings.HasSuffix(trimmed, ":") {
-					return nil, fmt.Errorf("line %d: stanza header %q must start at the beginning of the line", n, clip(trimmed))
+					return nil, fmt.Errorf("line %d: stanza header %q must start at the beginning of the line", n, agentlog.Clip(trimmed))
 				}
-				return nil, fmt.Errorf("line %d: %q is not a \"key = value\" attribute", n, clip(trimmed))
+				return nil, fmt.Errorf("line %d: %q is not a \"key = value\" attribute", n, agentlog.Clip(trimmed))
 			}
 			if cur == nil {
 				return nil, fmt.Errorf("line %d: attribute %s comes before any stanza header", n, key)
@@ -145,19 +147,6 @@ func checkText(line string) error {
 		}
 	}
 	return nil
-}
-
-// clip shortens text quoted in an error message.
-func clip(s string) string {
-	const max = 60
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !isRuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -40,6 +40,13 @@ type Agent struct {
 	MigrateFrom Handler
 	Reload      Handler
 	ReloadAgent Handler
+	// StopRecorded stops what this node's record (Request.LoadRecord) says the agent
+	// started, for a stop whose parameters cannot be used: the runtime's checks refused
+	// them, or Stop returned ErrConfigured or ErrArgs. It is called only when a record
+	// exists, must use nothing but the record (and declared defaults), and removes the
+	// record once what it names is stopped. nil: the agent keeps no record, and such a
+	// stop succeeds, since nothing can have started with that configuration.
+	StopRecorded Handler
 	// Validate adds agent-specific checks after the runtime's parameter type
 	// checks. It runs for validate-all and before the actions whose spec sets
 	// runsValidate (see actions.go) - not before stop, demote or notify.

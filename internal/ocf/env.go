@@ -23,6 +23,7 @@ const (
 	envDebugLog          = "HA_DEBUGLOG"
 	envDebug             = "HA_debug"
 	envLogTag            = "HA_LOGTAG"
+	envRscTmp            = "HA_RSCTMP"
 )
 
 // Env is the parsed OCF environment of one agent invocation. It is built from
@@ -50,8 +51,11 @@ type Env struct {
 	LogFile     string // HA_LOGFILE
 	DebugLog    string // HA_DEBUGLOG
 	LogTag      string // HA_LOGTAG
-	Debug       bool   // HA_debug or RA tracing asked for debug output
-	Trace       bool   // OCF_TRACE_RA (or the trace_ra resource parameter)
+	// RscTmp is HA_RSCTMP, where agents keep per-resource state until the next boot
+	// (/run/resource-agents when unset).
+	RscTmp string
+	Debug  bool // HA_debug or RA tracing asked for debug output
+	Trace  bool // OCF_TRACE_RA (or the trace_ra resource parameter)
 
 	// Warnings lists values that could not be understood. They never fail an
 	// action; the runtime logs them so an admin can fix the configuration.
@@ -98,6 +102,10 @@ func ParseEnv(environ []string) *Env {
 	env.LogFile = vars[envLogFile]
 	env.DebugLog = vars[envDebugLog]
 	env.LogTag = vars[envLogTag]
+	env.RscTmp = vars[envRscTmp]
+	if env.RscTmp == "" {
+		env.RscTmp = defaultRscTmp
+	}
 
 	env.parseTimeout(env.Meta["timeout"])
 	env.parseInterval(env.Meta["interval"])

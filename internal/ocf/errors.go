@@ -38,6 +38,13 @@ func Errorf(code ExitCode, format string, args ...any) error {
 	return e
 }
 
+// ParamErrorf is a configuration error about one parameter: ErrConfigured, with a reason
+// that begins with the parameter's name, so the operator sees which one to fix. Quote the
+// value with agentlog.Clip, never whole: it may be 100 kB or hold a newline.
+func ParamErrorf(name, format string, args ...any) error {
+	return Errorf(ErrConfigured, "%s: %w", name, fmt.Errorf(format, args...))
+}
+
 // Exit returns an error carrying only an exit code. Monitors use it to report
 // a state without a reason, e.g. `return ocf.Exit(ocf.NotRunning)`.
 func Exit(code ExitCode) error {

@@ -110,7 +110,7 @@ func (l *Logger) enqueue(rec logRecord) {
 	if l == nil {
 		return
 	}
-	rec.msg = defangExitReasonMarker(flattenLine(l.redact.Redact(rec.msg)))
+	rec.msg = defangExitReasonMarker(flattenLine(agentlog.Line(l.redact.Redact(rec.msg))))
 	rec.at = l.now()
 	l.queue.Send(rec) // a full queue drops; a closed one means an abandoned handler is still talking
 }

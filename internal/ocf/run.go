@@ -181,6 +181,12 @@ func (a *Agent) dispatch(req *Request, spec actionSpec, start time.Time) error {
 	if req.Log.DebugEnabled() {
 		req.Log.Debugf("%s %s: parameters %s", req.Instance(), req.action, a.describeParams(req.env))
 	}
+	problems := validateParams(a.Params, req.env.Params)
+	if len(problems) > 0 && spec.name == ActionStop && !a.stopsByRecord(req) {
+		// Decided before any deadline starts: a stop with nothing to do succeeds even
+		// under an absurdly short timeout.
+		return req.invalidParams(problems)
+	}
 
 	ctxDeadline, giveUp := actionDeadlines(start, req.timeout)
 	ctx, cancel := context.WithDeadline(context.Background(), ctxDeadline)
@@ -194,7 +200,7 @@ func (a *Agent) dispatch(req *Request, spec actionSpec, start time.Time) error {
 				done <- Errorf(ErrGeneric, "internal error in %s: %v", req.action, p)
 			}
 		}()
-		done <- a.perform(ctx, req, spec)
+		done <- a.perform(ctx, req, spec, problems)
 	}()
 
 	timer := time.NewTimer(time.Until(giveUp))
@@ -214,14 +220,14 @@ func (a *Agent) dispatch(req *Request, spec actionSpec, start time.Time) error {
 }
 
 // perform runs validation and then the handler, applying the OCF conventions
-// for validation failures (see validationOutcome).
-func (a *Agent) perform(ctx context.Context, req *Request, spec actionSpec) error {
-	if problems := validateParams(a.Params, req.env.Params); len(problems) > 0 {
-		for _, p := range problems {
-			req.Log.Errorf("%s", p)
+// for validation failures (see validationOutcome). problems are the runtime's
+// findings about the parameters.
+func (a *Agent) perform(ctx context.Context, req *Request, spec actionSpec, problems []string) error {
+	if len(problems) > 0 {
+		if spec.name == ActionStop && a.stopsByRecord(req) {
+			return a.stopByRecord(ctx, req, strings.Join(problems, "; "))
 		}
-		err := Errorf(ErrConfigured, "invalid configuration: %s", strings.Join(problems, "; "))
-		return req.validationOutcome(err, true)
+		return req.invalidParams(problems)
 	}
 	if spec.runsValidate && a.Validate != nil {
 		if err := a.Validate(ctx, req); err != nil {
@@ -232,6 +238,15 @@ func (a *Agent) perform(ctx context.Context, req *Request, spec actionSpec) erro
 		return nil
 	}
 	err := spec.handler(a)(ctx, req)
+	if spec.name == ActionStop && isConfigError(CodeOf(err)) {
+		// The handler found the configuration unusable: the same rule as for
+		// parameters the runtime refuses.
+		if a.stopsByRecord(req) {
+			return a.stopByRecord(ctx, req, reasonOf(err, req.action))
+		}
+		req.Log.Warnf("%s; nothing can have been started with this configuration, so stop succeeds", reasonOf(err, req.action))
+		return nil
+	}
 	if req.IsProbe() && provesAbsence(CodeOf(err)) {
 		// Same rule as for validation: a node without the prerequisites
 		// cannot be running the resource, whichever code path noticed.
@@ -239,6 +254,32 @@ func (a *Agent) perform(ctx context.Context, req *Request, spec actionSpec) erro
 		return Exit(NotRunning)
 	}
 	return err
+}
+
+// invalidParams logs the runtime's findings and applies validationOutcome.
+func (r *Request) invalidParams(problems []string) error {
+	for _, p := range problems {
+		r.Log.Errorf("%s", p)
+	}
+	err := Errorf(ErrConfigured, "invalid configuration: %s", strings.Join(problems, "; "))
+	return r.validationOutcome(err, true)
+}
+
+// stopsByRecord reports whether a stop with unusable parameters must stop what this
+// node's record names.
+func (a *Agent) stopsByRecord(req *Request) bool {
+	return a.StopRecorded != nil && req.HasRecord()
+}
+
+// stopByRecord runs StopRecorded, saying why.
+func (a *Agent) stopByRecord(ctx context.Context, req *Request, why string) error {
+	req.Log.Warnf("%s; stopping what this node's record says was started here (%s)", why, req.RecordPath())
+	return a.StopRecorded(ctx, req)
+}
+
+// isConfigError: the code says the configuration cannot be used.
+func isConfigError(code ExitCode) bool {
+	return code == ErrConfigured || code == ErrArgs
 }
 
 // provesAbsence reports whether a failure code means the resource cannot be
@@ -258,12 +299,14 @@ func provesAbsence(code ExitCode) bool {
 //   - validate-all, start, promote, migrate, reload: the failure as is
 //     (parameter errors are ErrConfigured: the configuration is the same on
 //     every node, so Pacemaker should not try elsewhere).
-//   - stop with invalid parameters: Success. start validates the same
-//     parameters before touching anything, so nothing can be running under
-//     this configuration, and failing a stop would get the node fenced for a
-//     typo (Pacemaker stops a resource after every failed start). The agent's
-//     own Validate is not consulted on stop: "libvirtd unreachable" does NOT
-//     prove the guest is gone, and only the agent's stop logic can judge that.
+//   - stop with invalid parameters: Success, unless this node's record says
+//     the agent started something here (then StopRecorded stops exactly that;
+//     see record.go). start validates the same parameters before touching
+//     anything, so nothing can be running under this configuration, and
+//     failing a stop would get the node fenced for a typo (Pacemaker stops a
+//     resource after every failed start). The agent's own Validate is not
+//     consulted on stop: "libvirtd unreachable" does NOT prove the guest is
+//     gone, and only the agent's stop logic can judge that.
 //   - probe (monitor/status at interval 0): invalid parameters, or a Validate
 //     (or monitor) failure saying ErrConfigured/ErrArgs/ErrInstalled, mean
 //     "not running here": the resource cannot run on a node that lacks its

@@ -1,0 +1,124 @@
+package files
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Errors a read reports, wrapped with the path; test them with errors.Is.
+var (
+	// ErrTooLarge: the content is larger than the caller's limit.
+	ErrTooLarge = errors.New("too large")
+	// ErrNotRegular: the path is a directory, a FIFO, a socket or a device.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTimedOut: the read did not finish before the context ended (a hung mount, a FIFO,
+	// a stdin nobody closes).
+	ErrTimedOut = errors.New("read did not finish in time")
+)
+
+// Read returns the content of the regular file at path, at most limit bytes, or an error
+// naming the path. It gives up when ctx ends, leaving a blocked open or read behind in a
+// goroutine: the caller's process is about to end anyway, and nothing else can undo a read
+// the kernel is stuck in.
+func Read(ctx context.Context, path string, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1) // buffered: an abandoned reader must not block forever on send
+	go func() {
+		data, err := readRegular(path, limit)
+		done <- result{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		// A result may have arrived at the same moment: prefer it.
+		select {
+		case r := <-done:
+			return r.data, r.err
+		default:
+		}
+		return nil, &fs.PathError{Op: "read", Path: path, Err: ErrTimedOut}
+	}
+}
+
+// readRegular opens without blocking (O_NONBLOCK: opening a FIFO would wait for a writer),
+// refuses anything but a regular file, and reads at most limit+1 bytes to tell "exactly
+// limit" from "more".
+func readRegular(path string, limit int64) ([]byte, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w (%s)", ErrNotRegular, kind(st.Mode()))}
+	}
+	if st.Size() > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, st.Size(), limit)}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: path, Err: fmt.Errorf("%w: more than %d bytes", ErrTooLarge, limit)}
+	}
+	return data, nil
+}
+
+// ReadStream reads r (stdin, a pipe) to its end, at most limit bytes, giving up when ctx
+// ends; what names the stream in errors.
+func ReadStream(ctx context.Context, r io.Reader, what string, limit int64) ([]byte, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := io.ReadAll(io.LimitReader(r, limit+1))
+		done <- result{data, err}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return nil, fmt.Errorf("%s: %w", what, res.err)
+		}
+		if int64(len(res.data)) > limit {
+			return nil, fmt.Errorf("%s: %w: more than %d bytes", what, ErrTooLarge, limit)
+		}
+		return res.data, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%s: %w (not closed by its writer)", what, ErrTimedOut)
+	}
+}
+
+// kind names a non-regular file type for error messages.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file"
+}

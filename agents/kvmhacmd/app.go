@@ -103,7 +103,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "kvmha: %s\n", msg)
+			fmt.Fprintf(stderr, "kvmha: %s\n", safeMessage(msg))
 		}
 		if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() != 0 {
 			return ec.ExitCode()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/syslog"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,7 +36,7 @@ func newDaemonLog(w io.Writer, useSyslog bool) *daemonLog {
 }
 
 func (l *daemonLog) log(level agentlog.Level, format string, args ...any) {
-	msg := strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")
+	msg := safeMessage(fmt.Sprintf(format, args...))
 	l.mu.Lock()
 	fmt.Fprintf(l.w, "%s %s: %s\n", time.Now().Format("2006-01-02 15:04:05.000"), level, msg)
 	l.mu.Unlock()
@@ -54,4 +53,13 @@ func (l *daemonLog) close() {
 	if l.queue != nil {
 		l.queue.Close(time.Second, nil)
 	}
+}
+
+// messageRedactor hides keys that reach a message by mistake (a key given as a flag value,
+// a config file quoted in an error); the command holds no declared secrets of its own.
+var messageRedactor = agentlog.NewRedactor("***")
+
+// safeMessage is a message as written: keys hidden, one line, bounded, valid UTF-8.
+func safeMessage(s string) string {
+	return agentlog.Line(messageRedactor.Redact(s))
 }

@@ -1,6 +1,7 @@
 package agentlog
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -44,9 +45,15 @@ func (r Redactor) Redact(s string) string {
 	}
 	if r.mark != "" {
 		s = hideInlineSecrets(s, r.mark)
+		s = cephxKey.ReplaceAllString(s, r.mark)
 	}
 	return s
 }
+
+// cephxKey matches a cephx secret as keyrings and `ceph auth get-key` write it: base64 of 28
+// bytes (type 1, creation time, length, 16 random bytes), so "AQ", 36 more characters and
+// "==". Such a string is hidden wherever it appears, whichever parameter carried it.
+var cephxKey = regexp.MustCompile(`AQ[A-Za-z0-9+/]{36}==`)
 
 // inlineSecretKey introduces a value that is a key whatever parameter it came in.
 const inlineSecretKey = "secret="

@@ -61,3 +61,11 @@ func TestRedactInlineSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactCephxKeyAnywhere(t *testing.T) {
+	r := NewRedactor("****")
+	key := "AQBr0x1kAAAAABAAhHZ1bJ6Px7s3S3IQpHaZ6w=="
+	if got := r.Redact(`node secret: "` + key + `" is not an IP address`); got != `node secret: "****" is not an IP address` {
+		t.Errorf("Redact = %q", got)
+	}
+}

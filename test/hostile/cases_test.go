@@ -30,8 +30,9 @@ import (
 // configuration that passes validation in the sandbox, so that each hostile value is tried
 // alone against otherwise good parameters.
 
-// secretMarker is in every value that looks like a key; no output may contain it.
-const secretMarker = "AQHOSTILEHOSTILEHOSTILEKEYMARKER"
+// secretMarker is shaped like a cephx key (base64 of 28 bytes: "AQ", 36 characters, "==");
+// it is the hostile value "key", as secret=KEY, and no output may contain it.
+const secretMarker = "AQhostile1hostile2hostile3hostile4host=="
 
 // hostileValue is one kind of bad input.
 type hostileValue struct {
@@ -59,6 +60,9 @@ var hostileValues = []hostileValue{
 		return "-1"
 	}},
 	{"empty", constant("")},
+	{"zero", constant("0")},
+	{"too-large", constant("9999999999")},
+	{"odd-name", constant("a b/c")},
 	{"overflow", constant("99999999999999999999")},
 	{"negative", constant("-9223372036854775808")},
 	{"100kB", constant(strings.Repeat("x", 100<<10))},
@@ -163,8 +167,11 @@ type testCase struct {
 }
 
 func (c testCase) String() string {
-	if c.param == "" {
+	if c.param == "" && c.kind == "" {
 		return fmt.Sprintf("%s %s (baseline)", c.binary, c.action)
+	}
+	if c.param == "" {
+		return fmt.Sprintf("%s %s <%s>", c.binary, c.action, c.kind)
 	}
 	return fmt.Sprintf("%s %s %s=<%s>", c.binary, c.action, c.param, c.kind)
 }
@@ -285,6 +292,11 @@ func fenceCases(b binary, binDir string, fx fixtures) []testCase {
 				if strings.Contains(hv.value(fenceType(o)), "\n") {
 					// A newline inside a stdin value starts the next key=value line; the
 					// parser's handling of that is covered by its fuzz target.
+					continue
+				}
+				if hv.kind == "empty" && o.Type == fence.Second {
+					// An empty value means the default, which for power_timeout is 20 s:
+					// the baseline's short budget would not apply.
 					continue
 				}
 				out = append(out, fenceCase(b, binDir, fx, action, o.Name, hv.kind, hv.value(fenceType(o)), o.Secret, false))

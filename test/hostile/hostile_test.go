@@ -115,7 +115,8 @@ func check(c testCase, out outcome, baseline outcome) []string {
 	if !utf8.ValidString(out.Stderr) && out.StderrBytes <= outputCap {
 		add("log encoding: invalid UTF-8 on stderr")
 	}
-	if strings.Contains(text, secretMarker) {
+	// A separator is printed between list fields by design, whatever it is.
+	if strings.Contains(text, secretMarker) && c.param != "separator" {
 		add("secret: a key-like value was printed")
 	}
 	switch {

@@ -16,7 +16,9 @@
 //     environment of PATH and LANG only.
 //   - stop looks for mounts, stacked devices and (nbd) open descriptors,
 //     then writes to remove_single_major or sends rbd-nbd SIGTERM. It never
-//     needs the cluster.
+//     needs the cluster. Start keeps a record of the device it mapped (in
+//     HA_RSCTMP), so that a stop whose parameters became unusable after
+//     start still unmaps exactly that device (see record.go).
 //
 // The cephx key: the helper and rbd-nbd read the keyring or key file
 // themselves (their command lines name the file); only the kernel driver
@@ -87,25 +89,34 @@ func newAgent(sys system) *ocf.Agent {
 			{Interval: 10 * time.Second, Depth: 0},
 			{Interval: 60 * time.Second, Depth: 10},
 		},
-		Start:    a.start,
-		Stop:     a.stop,
-		Monitor:  a.monitor,
-		Validate: a.validate,
+		Start:        a.start,
+		Stop:         a.stop,
+		StopRecorded: a.stopRecorded,
+		Monitor:      a.monitor,
+		Validate:     a.validate,
 	}
 }
 
 // validate checks the parameters; for validate-all and start also the
-// configuration and key files. Monitor does not look at files: a device
-// mapped here stays mapped whatever happened to them, and a probe must
-// not call it stopped.
-func (a *agent) validate(_ context.Context, req *ocf.Request) error {
+// configuration and key files, and for validate-all that rbd-nbd is there
+// when driver=nbd asks for it (start finds out itself). Monitor does not
+// look at files: a device mapped here stays mapped whatever happened to
+// them, and a probe must not call it stopped.
+func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	s, err := readSettings(req)
 	if err != nil {
 		return err
 	}
 	switch req.Action() {
-	case ocf.ActionValidateAll, ocf.ActionStart:
-		return s.checkFiles()
+	case ocf.ActionValidateAll:
+		if s.driver == driverNBD {
+			if _, err := a.sys.lookPath("rbd-nbd"); err != nil {
+				return ocf.Errorf(ocf.ErrInstalled, "driver=nbd needs rbd-nbd: %v", err)
+			}
+		}
+		return s.checkFiles(ctx)
+	case ocf.ActionStart:
+		return s.checkFiles(ctx)
 	}
 	return nil
 }

@@ -60,6 +60,12 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
+// rscTmp is the node's HA_RSCTMP, where the agent keeps its records.
+func (h *harness) rscTmp() string { return filepath.Join(h.dir, "rsctmp") }
+
+// recordPath is the record of the harness's resource, r1.
+func (h *harness) recordPath() string { return filepath.Join(h.rscTmp(), "kvmha-rbd-r1.record") }
+
 func (h *harness) file(name, content string, mode os.FileMode) string {
 	p := filepath.Join(h.dir, name)
 	if err := os.WriteFile(p, []byte(content), mode); err != nil {
@@ -168,7 +174,7 @@ func (h *harness) run(action string, params ...string) result {
 	if action == "monitor" {
 		env = append(env, "OCF_RESKEY_CRM_meta_interval="+interval)
 	}
-	env = append(env, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESOURCE_TYPE=rbd")
+	env = append(env, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESOURCE_TYPE=rbd", "HA_RSCTMP="+h.rscTmp())
 	var stdout, stderr bytes.Buffer
 	code := newAgent(h.system()).Main([]string{"rbd", action}, env, &stdout, &stderr)
 	r := result{code: code, stderr: stderr.String()}

@@ -1,11 +1,14 @@
 package rbd
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
 
 	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -20,22 +23,38 @@ type keySource struct {
 
 // keySource reads the secret file once, to learn its format (librados and
 // rbd-nbd need to be told) and to fail early when it has no usable key.
-func (s settings) keySource() (keySource, error) {
+func (s settings) keySource(ctx context.Context) (keySource, error) {
 	if s.secret == "" {
 		return keySource{}, nil
 	}
-	sec, format, err := krbd.ReadSecretFile(s.secret, s.user)
+	rctx, cancel := context.WithTimeout(ctx, fileReadTimeout)
+	defer cancel()
+	data, err := files.Read(rctx, s.secret, maxKeyFile)
+	if err != nil {
+		return keySource{}, fileError("secret", err)
+	}
+	defer clear(data)
+	sec, format, err := krbd.ParseSecret(data, s.user)
 	sec.Wipe()
 	if err != nil {
-		return keySource{}, ocf.Errorf(ocf.ErrInstalled, "secret: %v", err)
+		return keySource{}, ocf.Errorf(ocf.ErrInstalled, "secret: %q: %v", agentlog.Clip(s.secret), err)
+	}
+	if format == krbd.Keyring {
+		// librados reads the keyring again, with a parser that aborts on some text.
+		if err := libradosCanParse(data); err != nil {
+			return keySource{}, ocf.ParamErrorf("secret", "%q %v", agentlog.Clip(s.secret), err)
+		}
 	}
 	return keySource{path: s.secret, format: format}, nil
 }
 
+// maxKeyFile bounds a key or keyring file; real ones are a few hundred bytes.
+const maxKeyFile = 64 << 10
+
 // kernelKey reads the key the kernel driver needs: from the secret file,
 // or from the first keyring of the configuration's search list that exists
 // (librados' own rule).
-func (a *agent) kernelKey(req *ocf.Request, s settings, key keySource, sess rbdceph.Session) (krbd.Secret, error) {
+func (a *agent) kernelKey(ctx context.Context, req *ocf.Request, s settings, key keySource, sess rbdceph.Session) (krbd.Secret, error) {
 	path := key.path
 	if path == "" {
 		paths, err := sess.KeyringPaths()
@@ -54,9 +73,11 @@ func (a *agent) kernelKey(req *ocf.Request, s settings, key keySource, sess rbdc
 		}
 	}
 	warnIfReadable(req, path)
-	sec, _, err := krbd.ReadSecretFile(path, s.user)
+	rctx, cancel := context.WithTimeout(ctx, fileReadTimeout)
+	defer cancel()
+	sec, _, err := krbd.ReadSecretFile(rctx, path, s.user)
 	if err != nil {
-		return krbd.Secret{}, ocf.Errorf(ocf.ErrInstalled, "the key of client.%s: %v", s.user, err)
+		return krbd.Secret{}, ocf.Errorf(ocf.ErrInstalled, "the key of client.%s: %v", s.user, clipPath(err))
 	}
 	return sec, nil
 }

@@ -17,7 +17,7 @@ const kernelReserve = 2 * time.Second
 // mapKRBD maps through /sys/bus/rbd/add_single_major. The key goes into
 // that one write and nowhere else.
 func (a *agent) mapKRBD(ctx context.Context, req *ocf.Request, s settings, sess rbdceph.Session, key keySource) (mapping, error) {
-	secret, err := a.kernelKey(req, s, key, sess)
+	secret, err := a.kernelKey(ctx, req, s, key, sess)
 	if err != nil {
 		return mapping{}, err
 	}

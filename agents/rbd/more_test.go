@@ -3,8 +3,10 @@ package rbd
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
@@ -185,28 +187,57 @@ func TestKeys(t *testing.T) {
 
 	// a keyring without the user
 	h.expect(h.run("start", "user=other"), 5, "no [client.other] section")
-	h.expect(h.run("start", "secret="+h.dir+"/nope"), 5, "secret file")
-	h.expect(h.run("validate-all", "secret="+h.dir), 5, "not a regular file")
+	h.expect(h.run("start", "secret="+h.dir+"/nope"), 5, "ocf-exit-reason:secret: ", "no such file")
+	// what can never hold a key is a configuration error, refused at once (a FIFO is
+	// not waited for)
+	h.expect(h.run("validate-all", "secret="+h.dir), 6, "ocf-exit-reason:secret: ", "not a regular file")
+	fifo := filepath.Join(h.dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.expect(h.run("validate-all", "secret="+fifo), 6, "ocf-exit-reason:secret: ", "not a regular file")
+	h.expect(h.run("validate-all", "secret=/dev/zero"), 6, "ocf-exit-reason:secret: ", "not a regular file")
 }
 
 func TestValidate(t *testing.T) {
 	h := newHarness(t)
 	h.expect(h.run("validate-all"), 0)
+	badConf := h.file("bad.conf", "[global]\nmon_host = 10.0.0.1\nfoo = caf\xc3\xa9\n", 0o644)
+	commentedConf := h.file("commented.conf", "# caf\xc3\xa9\n[global]\nmon_host = 10.0.0.1\n", 0o644)
+	h.expect(h.run("validate-all", "cephconf="+commentedConf), 0)
+	badKeyring := h.file("bad.keyring", "[client.kvmha]\n\tkey = "+testKey+"\n\tcaps mon = \"caf\xc3\xa9\"\n", 0o600)
 	for _, c := range []struct {
 		param, want string
 		code        int
 	}{
-		{"name=a b", "blank", 6},
-		{"pool=..", "not allowed", 6},
-		{"snap=-", "not a snapshot name", 6},
-		{"user=a,b", "not a cephx id", 6},
-		{"map_options=secret=x", "map option secret is not allowed", 6},
-		{"map_options=--foo", "without dashes", 6},
-		{"driver=fuse", "not one of", 6},
-		{"cephconf=/nonexistent/ceph.conf", "does not exist", 5},
+		// every reason starts with the parameter to fix
+		{"name=a b", "name: the image name \"a b\" contains a blank", 6},
+		{"pool=..", "pool: the pool name \"..\" is not allowed", 6},
+		{"pool_namespace=a/b", "pool_namespace: the namespace name \"a/b\" contains /", 6},
+		{"snap=-", "snap: \"-\" is not a snapshot name", 6},
+		{"user=a,b", "user: \"a,b\" is not a cephx id", 6},
+		{"user=a b", "user: \"a b\" is not a cephx id", 6},
+		{"mon=10.0.0.1\n10.0.0.2", "mon: ", 6},
+		{"map_options=secret=x", "map_options: map option secret is not allowed", 6},
+		{"map_options=--foo", "map_options: ", 6},
+		{"driver=fuse", "invalid configuration: parameter driver: \"fuse\" is not one of", 6},
+		{"cephconf=/nonexistent/ceph.conf", "cephconf: the Ceph configuration \"/nonexistent/ceph.conf\" does not exist", 5},
+		// what start would trip on: no configuration can be a folder, a device or a FIFO, or
+		// hold text librados aborts on
+		{"cephconf=" + h.dir, "cephconf: ", 6},
+		{"cephconf=/dev/zero", "cephconf: ", 6},
+		{"cephconf=" + badConf, "cephconf: ", 6},
+		{"secret=" + badKeyring, "secret: ", 6},
 	} {
-		h.expect(h.run("validate-all", c.param), c.code, c.want)
+		r := h.run("validate-all", c.param)
+		h.expect(r, c.code, "ocf-exit-reason:"+c.want)
 	}
+	// a key in map_options is refused without being echoed (h.run fails on the key)
+	h.expect(h.run("validate-all", "map_options=ro,secret="+testKey), 6, "map option secret is not allowed")
+	// driver=nbd without rbd-nbd: validate-all says so
+	h.noNBD = true
+	h.expect(h.run("validate-all", "driver=nbd"), 5, "needs rbd-nbd")
+	h.noNBD = false
 	// a probe with a broken configuration file still looks at the kernel
 	h.k.LoadRBD(kernelFS)
 	h.expect(h.run("start"), 0)

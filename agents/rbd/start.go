@@ -24,16 +24,16 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		}
 		a.keepLink(req, s.spec, ms[0])
 		req.Log.Infof("%s is already mapped on %s", s.describe(), ms[0])
-		return nil
+		return saveRecord(req, a.recordOf(s.spec, ms[0]))
 	default:
 		return ocf.Errorf(ocf.ErrGeneric, "%s is mapped %d times on this node: %s", s.describe(), len(ms), describeAll(ms))
 	}
 
-	key, err := s.keySource()
+	key, err := s.keySource(ctx)
 	if err != nil {
 		return err
 	}
-	sess, err := a.connect(ctx, s, key)
+	sess, err := a.connect(ctx, req, s, key)
 	if err != nil {
 		return err
 	}
@@ -59,6 +59,11 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 			return err
 		}
 	}
+	// Recorded before the map: a map the kernel finishes after this start gave up is
+	// still this resource's, and a stop with unusable parameters must find it.
+	if err := saveRecord(req, pendingRecord(s.spec, driver)); err != nil {
+		return err
+	}
 	var m mapping
 	if driver == driverKRBD {
 		m, err = a.mapKRBD(ctx, req, s, sess, key)
@@ -66,6 +71,9 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		m, err = a.mapNBD(ctx, req, s, sess, key)
 	}
 	if err != nil {
+		return err
+	}
+	if err := saveRecord(req, a.recordOf(s.spec, m)); err != nil {
 		return err
 	}
 	if _, err := a.check(m); err != nil {
@@ -77,7 +85,7 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 }
 
 // connect opens the Ceph session in the helper.
-func (a *agent) connect(ctx context.Context, s settings, key keySource) (rbdceph.Session, error) {
+func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key keySource) (rbdceph.Session, error) {
 	conf, err := s.conf()
 	if err != nil {
 		return nil, err
@@ -90,14 +98,24 @@ func (a *agent) connect(ctx context.Context, s settings, key keySource) (rbdceph
 		access.KeyFile = key.path
 	}
 	sess, err := a.sys.openCeph(ctx, access)
-	if err != nil {
-		var oe *ocf.Error
-		if errors.As(err, &oe) {
-			return nil, err
-		}
-		return nil, ocf.Errorf(ocf.ErrGeneric, "connecting to Ceph as client.%s: %v", s.user, err)
+	if err == nil {
+		return sess, nil
 	}
-	return sess, nil
+	var (
+		oe *ocf.Error
+		ce *rbdceph.ConnectError
+		fe *rbdceph.ConfError
+	)
+	switch {
+	case errors.As(err, &oe):
+		return nil, err
+	case errors.As(err, &fe):
+		return nil, ocf.ParamErrorf("cephconf", "%v", fe)
+	case errors.As(err, &ce):
+		// The monitors and the cause come first: the exit reason keeps 128 bytes.
+		return nil, ocf.Errorf(ocf.ErrGeneric, "%s", req.Redact(ce.Error()))
+	}
+	return nil, ocf.Errorf(ocf.ErrGeneric, "connecting to Ceph as client.%s: %s", s.user, req.Redact(err.Error()))
 }
 
 // remaining is the time left before ctx's deadline (a minute without one).

@@ -14,7 +14,9 @@ import (
 // stop unmaps every device that maps the spec. A device in use (mounted,
 // held, open) stops the stop with a reason, unless force_unmap is set.
 // Nothing mapped is success. stop reads sysfs and procfs and writes to the
-// rbd bus or signals rbd-nbd; it never needs the cluster.
+// rbd bus or signals rbd-nbd; it never needs the cluster. Unusable
+// parameters end it with ErrConfigured, and the runtime then unmaps what
+// this node's record names (stopRecorded), or succeeds without a record.
 func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 	s, ms, err := a.settingsAndMappings(req)
 	if err != nil {
@@ -35,6 +37,28 @@ func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 	}
 	if err := a.sys.tree.RemoveLink(s.spec, nodes...); err != nil {
 		req.Log.Warnf("cannot remove %s: %v", a.sys.tree.LinkPath(s.spec), err)
+	}
+	return a.stopOtherRecorded(ctx, req, s)
+}
+
+// stopOtherRecorded finishes a stop by parameters with this node's record: when start
+// mapped another image than the parameters name now (they changed since), that device is
+// unmapped too; then the record goes. A record that cannot be read is dropped with a
+// warning: the parameters are valid and said what to stop.
+func (a *agent) stopOtherRecorded(ctx context.Context, req *ocf.Request, s settings) error {
+	var rec record
+	ok, err := req.LoadRecord(&rec)
+	switch {
+	case err != nil:
+		req.Log.Warnf("%v; dropping it", err)
+	case ok && rec.spec() != s.spec && rec.spec().Check() == nil:
+		req.Log.Infof("start mapped %s, the parameters now name %s: unmapping %s too", rec.spec(), s.spec, rec.spec())
+		if err := a.unmapRecorded(ctx, req, rec); err != nil {
+			return err
+		}
+	}
+	if err := req.DropRecord(); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot remove this node's record of the mapping (%s): %v", req.RecordPath(), err)
 	}
 	return nil
 }

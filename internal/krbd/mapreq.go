@@ -43,18 +43,20 @@ func CheckOptions(list string) ([]string, error) {
 		if o == "" {
 			continue
 		}
+		key, _, _ := strings.Cut(o, "=")
+		// Reserved names first, and without their values: "secret=<key>" must be refused
+		// without the key showing up in the reason.
+		if why, ok := reservedOptions[strings.TrimLeft(key, "-")]; ok {
+			return nil, fmt.Errorf("map option %s is not allowed: %s", strings.TrimLeft(key, "-"), why)
+		}
 		if err := checkName(o); err != nil {
 			return nil, fmt.Errorf("map option %q %v", agentlog.Clip(o), err)
 		}
-		key, _, _ := strings.Cut(o, "=")
 		if key == "" {
 			return nil, fmt.Errorf("map option %q has no name", agentlog.Clip(o))
 		}
 		if strings.HasPrefix(key, "-") {
 			return nil, fmt.Errorf("map option %q: give options without dashes", agentlog.Clip(o))
-		}
-		if why, ok := reservedOptions[key]; ok {
-			return nil, fmt.Errorf("map option %s is not allowed: %s", key, why)
 		}
 		opts = append(opts, o)
 	}

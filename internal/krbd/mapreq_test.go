@@ -54,6 +54,13 @@ func TestCheckOptions(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	// A key in map_options is refused without being quoted, however it is written.
+	for _, bad := range []string{"secret=" + testKey, "ro,secret=" + testKey + " x", "--secret=" + testKey, "key=" + testKey + "\n"} {
+		_, err := CheckOptions(bad)
+		if err == nil || strings.Contains(err.Error(), testKey) || strings.Contains(err.Error(), "AQB") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
 	if !HasOption([]string{"ro", "ms_mode=crc"}, "ms_mode") || HasOption([]string{"ro"}, "r") {
 		t.Fatal("HasOption")
 	}

@@ -3,12 +3,15 @@ package krbd
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 // Secret is a cephx key: the kernel client takes the key itself, having no
@@ -48,24 +51,20 @@ const (
 )
 
 // ReadSecretFile reads the key of client.<user> from a keyring or a bare
-// key file.
-func ReadSecretFile(path, user string) (Secret, KeyFileFormat, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Secret{}, 0, err
+// key file: a regular file of at most 64 KiB, read before ctx ends (a FIFO,
+// a device or a hung mount is refused, not waited for).
+func ReadSecretFile(ctx context.Context, path, user string) (Secret, KeyFileFormat, error) {
+	data, err := files.Read(ctx, path, maxKeyFile)
+	if errors.Is(err, files.ErrTooLarge) {
+		return Secret{}, 0, fmt.Errorf("%s is larger than a key file can be", agentlog.Clip(path))
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {
 		return Secret{}, 0, err
 	}
 	defer clear(data)
-	if len(data) > maxKeyFile {
-		return Secret{}, 0, fmt.Errorf("%s is larger than a key file can be", path)
-	}
 	s, format, err := ParseSecret(data, user)
 	if err != nil {
-		return Secret{}, 0, fmt.Errorf("%s: %w", path, err)
+		return Secret{}, 0, fmt.Errorf("%s: %w", agentlog.Clip(path), err)
 	}
 	return s, format, nil
 }

@@ -1,11 +1,17 @@
 package krbd
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 const testKey = "AQBzKmVmAAAAABAAvN1G5yOJcN5bC8V5iX6Wkw=="
@@ -60,26 +66,36 @@ func TestSecretNeverPrints(t *testing.T) {
 }
 
 func TestReadSecretFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "key")
 	if err := os.WriteFile(p, []byte(testKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, f, err := ReadSecretFile(p, "kvmha")
+	s, f, err := ReadSecretFile(ctx, p, "kvmha")
 	if err != nil || f != BareKey || s.IsZero() {
 		t.Fatal(f, err)
 	}
-	if _, _, err := ReadSecretFile(filepath.Join(dir, "none"), "x"); !os.IsNotExist(err) {
+	if _, _, err := ReadSecretFile(ctx, filepath.Join(dir, "none"), "x"); !os.IsNotExist(err) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, make([]byte, maxKeyFile+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ReadSecretFile(big, "x"); err == nil || !strings.Contains(err.Error(), "larger") {
+	if _, _, err := ReadSecretFile(ctx, big, "x"); err == nil || !strings.Contains(err.Error(), "larger") {
 		t.Fatal(err)
 	}
-	if _, _, err := ReadSecretFile(dir, "x"); err == nil {
+	if _, _, err := ReadSecretFile(ctx, dir, "x"); err == nil {
 		t.Fatal("read a folder")
+	}
+	// A FIFO nobody writes to is refused at once, not waited for.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadSecretFile(ctx, fifo, "x"); !errors.Is(err, files.ErrNotRegular) {
+		t.Fatal(err)
 	}
 }

@@ -49,7 +49,16 @@ const headSnap = "-"
 // (the kernel takes pool and image names up to a page).
 const maxNameLen = 1024
 
-// Check reports why the spec cannot be mapped and linked: names must be
+// NameError is a name of a Spec that cannot be mapped; Field says which name it is, so
+// that a caller can name the setting it came from.
+type NameError struct {
+	Field string // "pool", "namespace", "image" or "snapshot"
+	msg   string
+}
+
+func (e *NameError) Error() string { return e.msg }
+
+// Check reports why the spec cannot be mapped and linked (a *NameError): names must be
 // non-empty (the namespace and snapshot may be empty), printable and free of
 // blanks (a map request separates its fields by blanks), and none of them
 // may contain "/" or be "." or ".." (they become path elements of the
@@ -69,17 +78,17 @@ func (s Spec) Check() error {
 			if f.optional {
 				continue
 			}
-			return fmt.Errorf("the %s name is empty", f.what)
+			return &NameError{f.what, fmt.Sprintf("the %s name is empty", f.what)}
 		}
 		if err := checkName(f.v); err != nil {
-			return fmt.Errorf("the %s name %q %v", f.what, agentlog.Clip(f.v), err)
+			return &NameError{f.what, fmt.Sprintf("the %s name %q %v", f.what, agentlog.Clip(f.v), err)}
 		}
 		if f.what != "snapshot" && strings.Contains(f.v, "@") {
-			return fmt.Errorf("the %s name %q contains @", f.what, agentlog.Clip(f.v))
+			return &NameError{f.what, fmt.Sprintf("the %s name %q contains @", f.what, agentlog.Clip(f.v))}
 		}
 	}
 	if s.Snap == headSnap {
-		return fmt.Errorf(`"-" is not a snapshot name: it means the image itself`)
+		return &NameError{"snapshot", `"-" is not a snapshot name: it means the image itself`}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package krbd
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -33,6 +34,14 @@ func TestSpec(t *testing.T) {
 		if c.str != "" && c.spec.String() != c.str {
 			t.Errorf("%#v: String() = %q", c.spec, c.spec.String())
 		}
+	}
+	// The error says which name is wrong, so that callers can name their setting.
+	var ne *NameError
+	if err := (Spec{Pool: "rbd", Namespace: "a/b", Image: "i"}).Check(); !errors.As(err, &ne) || ne.Field != "namespace" {
+		t.Errorf("namespace error %v", err)
+	}
+	if err := (Spec{Pool: "rbd", Image: "i", Snap: "-"}).Check(); !errors.As(err, &ne) || ne.Field != "snapshot" {
+		t.Errorf("snapshot error %v", err)
 	}
 	if got := (Spec{Pool: "p", Image: "i", Snap: "s"}).ImageSpec(); got != "p/i" {
 		t.Error(got)

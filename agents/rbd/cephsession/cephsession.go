@@ -7,19 +7,59 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
-// Open connects to the cluster (rbdceph.OpenFunc).
+// Open connects to the cluster (rbdceph.OpenFunc). A session that cannot be opened is an
+// *rbdceph.ConnectError naming the monitors tried; when none answered, it ends a little
+// before ctx does, so that the monitors' addresses can be dialled and the reason say what
+// each one did (refused, unreachable, silent) rather than that the action ran out of time.
 func Open(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
 	cfg := ceph.Config{ConfPath: a.ConfPath, User: a.User, Keyring: a.Keyring, MonHosts: a.MonHosts}
-	conn, err := ceph.ConnectKeyFile(ctx, cfg, a.KeyFile)
-	if err != nil {
-		return nil, err
+	source := "mon"
+	if len(a.MonHosts) == 0 {
+		source = "mon_host of " + a.ConfPath
 	}
-	return &session{conn: conn}, nil
+	// Reading the configuration contacts no one; a file librados refuses is said so here,
+	// before any monitor is blamed.
+	monHost, err := cfg.MonHost()
+	if err != nil {
+		return nil, &rbdceph.ConfError{Path: a.ConfPath, Err: err}
+	}
+	reserve := probeReserve(ctx)
+	sctx, cancel := context.WithDeadline(ctx, deadline(ctx).Add(-reserve))
+	defer cancel()
+	started := time.Now()
+	conn, err := ceph.ConnectKeyFile(sctx, cfg, a.KeyFile)
+	if err == nil {
+		return &session{conn: conn}, nil
+	}
+	ce := &rbdceph.ConnectError{User: a.User, Monitors: monHost, Source: source, Err: err}
+	if sctx.Err() != nil || ceph.Errno(err) == errnoTimedOut {
+		ce.Timeout = time.Since(started)
+		ce.Probes = probeMonitors(ctx, monHost, reserve/2)
+	}
+	return nil, ce
+}
+
+// errnoTimedOut is ETIMEDOUT, librados' "no monitor answered".
+const errnoTimedOut = 110
+
+// deadline is ctx's deadline, or a minute from now without one.
+func deadline(ctx context.Context) time.Time {
+	if d, ok := ctx.Deadline(); ok {
+		return d
+	}
+	return time.Now().Add(time.Minute)
+}
+
+// probeReserve is the time kept after a silent connection attempt to dial the monitors and
+// report: a fifth of what is left, between 300 ms and 3 s.
+func probeReserve(ctx context.Context) time.Duration {
+	return min(max(time.Until(deadline(ctx))/5, 300*time.Millisecond), 3*time.Second)
 }
 
 type session struct{ conn *ceph.Conn }

@@ -14,7 +14,10 @@ package rbdceph
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
+	"time"
 )
 
 // Access says how to reach the cluster and as whom. At most one of Keyring
@@ -65,6 +68,53 @@ type Holders struct {
 type Monitor struct {
 	Msgr1, Msgr2 netip.AddrPort
 }
+
+// ConnectError is a session that could not be opened, with what was tried: the monitors as
+// configured and where that list came from, and, when none answered, what each address
+// said to a plain TCP connection (librados only says it timed out).
+type ConnectError struct {
+	User     string
+	Monitors string // mon_host as configured, names unresolved; "" when unknown
+	Source   string // where Monitors comes from: "mon" or "cephconf <path>"
+	// Timeout is set when no monitor answered: how long the session waited.
+	Timeout time.Duration
+	// Probes are what each monitor address said when dialled, e.g. "127.0.0.1:6789:
+	// connection refused"; an address that accepted a connection says "accepts
+	// connections".
+	Probes []string
+	Err    error // the library's error
+}
+
+func (e *ConnectError) Unwrap() error { return e.Err }
+
+// Error puts the monitors and the cause first: an exit reason keeps 128 bytes.
+func (e *ConnectError) Error() string {
+	var b strings.Builder
+	mons := e.Monitors
+	if mons == "" {
+		mons = "(unknown)"
+	}
+	if e.Timeout > 0 {
+		fmt.Fprintf(&b, "no Ceph monitor of %s (%s) answered within %s", mons, e.Source, e.Timeout.Round(100*time.Millisecond))
+	} else {
+		fmt.Fprintf(&b, "connecting to the Ceph monitors %s (%s) as client.%s: %v", mons, e.Source, e.User, e.Err)
+	}
+	if len(e.Probes) > 0 {
+		b.WriteString(": ")
+		b.WriteString(strings.Join(e.Probes, "; "))
+	}
+	return b.String()
+}
+
+// ConfError is a Ceph configuration file librados refused to read.
+type ConfError struct {
+	Path string
+	Err  error
+}
+
+func (e *ConfError) Error() string { return fmt.Sprintf("librados cannot read %s: %v", e.Path, e.Err) }
+
+func (e *ConfError) Unwrap() error { return e.Err }
 
 // Errors the session returns (wrapped); the agent tests them with
 // errors.Is.

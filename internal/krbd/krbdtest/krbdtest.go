@@ -202,6 +202,16 @@ func (k *Kernel) AddRBDDevice(d krbd.Device) {
 	k.writeBlock(d.Name(), krbd.DevNum{Major: d.Major, Minor: d.Minor}, d.Size)
 }
 
+// RemoveRBDDevice unmaps device id as someone other than the agent would (an admin's
+// rbd unmap): not counted in Removes.
+func (k *Kernel) RemoveRBDDevice(id int) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if err := k.remove(strconv.Itoa(id) + " force"); err != nil {
+		k.t.Fatalf("unmapping rbd%d: %v", id, err)
+	}
+}
+
 func (k *Kernel) remove(text string) error {
 	f := strings.Fields(text)
 	if len(f) == 0 || len(f) > 2 || (len(f) == 2 && f[1] != "force") {

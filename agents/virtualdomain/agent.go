@@ -25,6 +25,9 @@ type vd struct {
 		file *domainFile
 		err  error
 	}
+	// unusable is why a probe's parameters cannot be used, when validate
+	// let it go on to judge the domain this node's record names.
+	unusable error
 }
 
 // newAgent declares the agent with the given dependencies.
@@ -52,12 +55,13 @@ func newAgent(d deps) *ocf.Agent {
 			ocf.ActionMigrateTo:   120 * time.Second,
 			ocf.ActionValidateAll: 5 * time.Second,
 		},
-		Monitors:    []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 30 * time.Second}},
-		Start:       v.start,
-		Stop:        v.stop,
-		Monitor:     v.monitor,
-		MigrateTo:   v.migrateTo,
-		MigrateFrom: v.migrateFrom,
-		Validate:    v.validate,
+		Monitors:     []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 30 * time.Second}},
+		Start:        v.start,
+		Stop:         v.stop,
+		StopRecorded: v.stopRecorded,
+		Monitor:      v.monitor,
+		MigrateTo:    v.migrateTo,
+		MigrateFrom:  v.migrateFrom,
+		Validate:     v.validate,
 	}
 }

@@ -59,8 +59,6 @@ type deps struct {
 	// run executes a program (crm_resource, monitor scripts, csync2) with a
 	// clean environment and returns its combined output and exit status.
 	run func(ctx context.Context, argv []string) (output string, exitCode int, err error)
-	// stateDir keeps small per-resource files (HA_RSCTMP).
-	stateDir string
 	// poll is the interval of state polling loops.
 	poll time.Duration
 	// defaultCephConf is used for the RBD checks when ceph_conf is unset

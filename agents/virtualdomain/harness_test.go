@@ -47,9 +47,13 @@ func newHarness(t *testing.T) *harness {
 		"OCF_RESKEY_hypervisor":       testURI,
 		"OCF_RESOURCE_INSTANCE":       "vm1",
 		"OCF_RESKEY_CRM_meta_timeout": "20000",
+		"HA_RSCTMP":                   filepath.Join(dir, "rsctmp"),
 	}
 	return h
 }
+
+// rscTmp is the harness's HA_RSCTMP, where records are kept.
+func (h *harness) rscTmp() string { return h.env["HA_RSCTMP"] }
 
 func (h *harness) writeConfig(xml string) {
 	h.t.Helper()
@@ -83,7 +87,6 @@ func (h *harness) deps() deps {
 			}
 			return "", 0, nil
 		},
-		stateDir:        filepath.Join(h.dir, "rsctmp"),
 		poll:            10 * time.Millisecond,
 		defaultCephConf: filepath.Join(h.dir, "no-ceph.conf"),
 		defaultURI:      func() string { return "qemu:///system" },

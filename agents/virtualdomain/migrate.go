@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -26,18 +27,18 @@ func (v *vd) migrateTo(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrArgs, "migrate_to needs a migration target (CRM_meta_migrate_target is not set)")
 	}
 	s := readSettings(req, v.defaultURI)
-	df, err := v.readDomainFile(s.configPath)
+	df, err := v.readDomainFile(ctx, s.configPath)
 	if err != nil {
 		return err
 	}
-	t := targetOf(df)
+	t := targetOf(df, s.uri)
 	plan, err := planMigration(s, targetNode, defaultRandomPort)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrConfigured, "%v", err)
+		return err
 	}
 	h, err := v.dialHypervisor(ctx, s.uri)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", s.uri, err)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", agentlog.Clip(s.uri), err)
 	}
 	defer h.Close()
 	obs, err := observe(ctx, h, t)
@@ -48,7 +49,7 @@ func (v *vd) migrateTo(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrGeneric, "%s: migrate_to: not active locally", t.name)
 	}
 	if s.saveConfig {
-		v.saveConfig(ctx, req, s, h, obs.dom)
+		v.saveConfig(ctx, req, s, h, obs.dom, df)
 	}
 	if err := v.prepareTarget(ctx, req, s, plan, df.cfg); err != nil {
 		return err
@@ -58,7 +59,7 @@ func (v *vd) migrateTo(ctx context.Context, req *ocf.Request) error {
 		return err
 	}
 	req.Log.Infof("%s: live migration to %s succeeded", t.name, targetNode)
-	v.forget(req)
+	v.dropRecord(req) // the domain runs on the target now; its record is there
 	return nil
 }
 
@@ -164,24 +165,28 @@ func (v *vd) migrateFrom(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrArgs, "migrate_from needs a migration source (CRM_meta_migrate_source is not set)")
 	}
 	s := readSettings(req, v.defaultURI)
-	df, err := v.readDomainFile(s.configPath)
+	df, err := v.readDomainFile(ctx, s.configPath)
 	if err != nil {
 		return err
 	}
-	t := targetOf(df)
+	t := targetOf(df, s.uri)
+	// The domain arrives here: a stop must find it from now on, even if
+	// this action fails.
+	if err := v.saveRecord(req, t); err != nil {
+		req.Log.Warnf("%v", err)
+	}
 	h, err := v.dialHypervisor(ctx, s.uri)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", s.uri, err)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", agentlog.Clip(s.uri), err)
 	}
 	defer h.Close()
 	if err := v.waitRunning(ctx, req, s, h, t); err != nil {
 		return err
 	}
-	v.remember(req, t.name, t.uuid)
 	req.Log.Infof("%s: live migration from %s succeeded", t.name, source)
 	if s.saveConfig {
 		if obs, err := observe(ctx, h, t); err == nil && obs.found {
-			v.saveConfig(ctx, req, s, h, obs.dom)
+			v.saveConfig(ctx, req, s, h, obs.dom, df)
 		}
 	}
 	return nil

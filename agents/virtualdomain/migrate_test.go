@@ -44,7 +44,7 @@ func TestMigrateToPeerToPeer(t *testing.T) {
 		spec.BandwidthMiBs != 100 || spec.Flags != libvirt.MigrateUnsafe|libvirt.MigrateAutoConverge {
 		t.Fatalf("spec %+v", spec)
 	}
-	if _, ok := (&vd{deps: h.deps()}).recallFor("vm1"); ok {
+	if _, ok := h.record("vm1"); ok {
 		t.Fatal("the source still remembers the domain")
 	}
 	// Pacemaker stops the source afterwards: nothing is left to stop.
@@ -102,7 +102,7 @@ func TestMigrateFrom(t *testing.T) {
 	within(t, r, 3*time.Second)
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning})
 	h.expect("migrate_from", ocf.Success)
-	if _, ok := (&vd{deps: h.deps()}).recallFor("vm1"); !ok {
+	if _, ok := h.record("vm1"); !ok {
 		t.Fatal("the target does not remember the domain")
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
+	"github.com/kvmha/kvmha/internal/ocf"
 )
 
 // Ports libvirt picks migration ports from; heartbeat:VirtualDomain
@@ -50,7 +52,7 @@ func planMigration(s settings, target string, randomPort func() int) (migrationP
 		}
 		p.destURI, err = remoteHypervisorURI(s.uri, s.migrationTransport, host)
 		if err != nil {
-			return p, err
+			return p, ocf.ParamErrorf(pHypervisor, "%v", err)
 		}
 	}
 
@@ -70,7 +72,8 @@ func planMigration(s settings, target string, randomPort func() int) (migrationP
 		case "xen":
 			p.migrateURI = node
 		default:
-			return p, fmt.Errorf("migration through a dedicated network is not supported for hypervisor %s", driver)
+			return p, ocf.ParamErrorf(pMigrationNetSuffix, "migration through a dedicated network is not supported for hypervisor %s",
+				agentlog.Clip(driver))
 		}
 	}
 	return p, nil
@@ -105,7 +108,7 @@ func hypervisorDriver(uri string) string {
 func remoteHypervisorURI(local, transport, host string) (string, error) {
 	u, err := url.Parse(local)
 	if err != nil || u.Scheme == "" {
-		return "", fmt.Errorf("hypervisor URI %q cannot be turned into the target's", local)
+		return "", fmt.Errorf("URI \"%s\" cannot be turned into the target's", agentlog.Clip(local))
 	}
 	if transport != "" {
 		u.Scheme += "+" + transport
@@ -170,7 +173,7 @@ func parseMigrateOptions(s string) (migrateOptions, error) {
 		o.flags |= flag
 	}
 	if len(unknown) > 0 {
-		return o, fmt.Errorf("migrate_options: %s not supported by ocf:kvmha:VirtualDomain", strings.Join(unknown, " "))
+		return o, ocf.ParamErrorf(pMigrateOptions, "%s not supported by ocf:kvmha:VirtualDomain", agentlog.Clip(strings.Join(unknown, " ")))
 	}
 	return o, nil
 }

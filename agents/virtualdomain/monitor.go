@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -15,30 +16,52 @@ const agentPingTimeout = 5
 // monitor reports the domain's state: 0 running, 7 cleanly stopped, 1
 // failed. At depth 0 this is one libvirt round trip (plus the connection's
 // handshake); when libvirtd does not answer, the qemu process table decides,
-// within the deadline.
+// within the deadline, for a domain whose qemu runs on this host.
 func (v *vd) monitor(ctx context.Context, req *ocf.Request) error {
+	if v.unusable != nil {
+		return v.monitorRecorded(ctx, req)
+	}
 	s := readSettings(req, v.defaultURI)
-	t, err := v.monitorTarget(req, s)
+	t, err := v.monitorTarget(ctx, req, s)
 	if err != nil {
 		return err
 	}
+	return v.monitorDomain(ctx, req, &s, t)
+}
+
+// monitorRecorded is a probe whose parameters cannot be used (validate said
+// why, in v.unusable) on a node whose record says it started a domain: the
+// runtime would report "not running" for the parameters alone, so the
+// recorded domain is judged instead, by the record alone.
+func (v *vd) monitorRecorded(ctx context.Context, req *ocf.Request) error {
+	rec, ok, err := v.loadRecord(req, v.fallbackURI(req))
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell whether the domain runs", v.unusable, err)
+	}
+	if !ok {
+		return v.unusable
+	}
+	req.Log.Warnf("%v; checking domain %s on %s, which this node started", v.unusable, rec.Name, rec.URI)
+	return v.monitorDomain(ctx, req, nil, rec.target())
+}
+
+// monitorDomain reports the state of t. With settings, a running domain
+// also gets the deeper checks and the housekeeping (see checkRunning).
+func (v *vd) monitorDomain(ctx context.Context, req *ocf.Request, s *settings, t target) error {
 	// Leave time to look at /proc if libvirtd hangs.
 	lctx, cancel := earlier(ctx, reserveFor(ctx, 500*time.Millisecond, 2*time.Second))
 	defer cancel()
-	h, err := v.dialHypervisor(lctx, s.uri)
+	h, err := v.dialHypervisor(lctx, t.uri)
 	if err != nil {
-		return v.monitorWithoutLibvirt(req, s, t, err)
+		return v.monitorWithoutLibvirt(req, t, err)
 	}
 	defer h.Close()
 	obs, err := v.observeSettled(lctx, h, t)
 	if errors.Is(err, libvirt.ErrUnreachable) {
-		return v.monitorWithoutLibvirt(req, s, t, err)
+		return v.monitorWithoutLibvirt(req, t, err)
 	}
 	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot get the state of domain %s: %v", t.name, err)
-	}
-	if obs.found && t.file != nil && t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid {
-		v.remember(req, t.name, obs.dom.UUID) // the next monitor needs no lookup
 	}
 	switch {
 	case obs.stopped():
@@ -49,27 +72,45 @@ func (v *vd) monitor(ctx context.Context, req *ocf.Request) error {
 	case obs.info.State == libvirt.StateNoState:
 		return ocf.Errorf(ocf.ErrGeneric, "domain %s has no state: libvirt cannot tell whether it runs", t.name)
 	}
-	return v.checkRunning(ctx, req, s, h, t, obs)
+	if t.file != nil && (!req.HasRecord() || t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid) {
+		// A domain running here of which this node has no record (an
+		// earlier version started it, or a probe found it) gets one: a stop
+		// with unusable parameters must find it. Without a UUID in the
+		// config file, the one libvirt gave the domain spares the next
+		// monitors the lookup by name.
+		t.uuid = obs.dom.UUID
+		if err := v.saveRecord(req, t); err != nil {
+			req.Log.Warnf("%v", err)
+		}
+	}
+	if s == nil {
+		return nil
+	}
+	return v.checkRunning(ctx, req, *s, h, t, obs)
 }
 
-// monitorTarget is the domain from the config file, or the one the agent
-// remembers starting when the file cannot be read (validate let that pass).
-// When the file names no UUID, the one libvirt gave the domain this node
-// started is used: a stale one only costs the lookup by name it saves.
-func (v *vd) monitorTarget(req *ocf.Request, s settings) (target, error) {
-	df, err := v.readDomainFile(s.configPath)
+// monitorTarget is the domain from the config file, or the one this node's
+// record names when the file cannot be read (validate let that pass). When
+// the file names no UUID, the one libvirt gave the domain this node started
+// is used: a stale one only costs the lookup by name it saves.
+func (v *vd) monitorTarget(ctx context.Context, req *ocf.Request, s settings) (target, error) {
+	df, err := v.readDomainFile(ctx, s.configPath)
 	if err == nil {
-		t := targetOf(df)
+		t := targetOf(df, s.uri)
 		if t.uuid == "" {
-			if mem, ok := v.recall(req); ok && mem.Name == t.name {
-				t.uuid = mem.UUID
+			if rec, ok, _ := v.loadRecord(req, s.uri); ok && rec.Name == t.name && rec.URI == t.uri {
+				t.uuid = rec.UUID
 			}
 		}
 		return t, nil
 	}
-	if mem, ok := v.recall(req); ok {
-		req.Log.Warnf("%v; checking domain %s, which this node started", err, mem.Name)
-		return target{name: mem.Name, uuid: mem.UUID}, nil
+	rec, ok, rerr := v.loadRecord(req, s.uri)
+	switch {
+	case rerr != nil:
+		return target{}, ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell whether the domain runs", err, rerr)
+	case ok:
+		req.Log.Warnf("%v; checking domain %s on %s, which this node started", err, rec.Name, rec.URI)
+		return rec.target(), nil
 	}
 	return target{}, err
 }
@@ -92,26 +133,27 @@ func (v *vd) checkRunning(ctx context.Context, req *ocf.Request, s settings, h h
 	}
 	v.updateUtilization(ctx, req, s, obs.info)
 	if s.saveConfig && t.file != nil {
-		v.saveConfig(ctx, req, s, h, obs.dom)
+		v.saveConfig(ctx, req, s, h, obs.dom, t.file)
 	}
 	return nil
 }
 
 // monitorWithoutLibvirt decides from the process table when libvirtd does
 // not answer. A live qemu of the domain means it runs. No such process
-// means it does not run here: a qemu/kvm domain only runs as that process.
-// For other domain types nothing is certain, so the monitor fails.
-func (v *vd) monitorWithoutLibvirt(req *ocf.Request, s settings, t target, cause error) error {
-	if !t.isQemu() {
-		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot tell whether domain %s runs", s.uri, cause, t.name)
+// means it does not run, when its qemu would run on this host (see
+// whyNotLocal); otherwise nothing is certain, so the monitor fails.
+func (v *vd) monitorWithoutLibvirt(req *ocf.Request, t target, cause error) error {
+	uri := agentlog.Clip(t.uri)
+	if why := v.whyNotLocal(t); why != "" {
+		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot tell whether domain %s runs: %s", uri, cause, t.name, why)
 	}
 	pids, err := v.qemu.Find(t.name, t.uuid)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v), and the process table cannot be read: %v", s.uri, cause, err)
+		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v), and the process table cannot be read: %v", uri, cause, err)
 	}
 	if len(pids) > 0 {
-		req.Log.Warnf("libvirtd (%s) does not answer (%v); qemu process %d of domain %s is alive: reporting it running", s.uri, cause, pids[0], t.name)
+		req.Log.Warnf("libvirtd (%s) does not answer (%v); qemu process %d of domain %s is alive: reporting it running", uri, cause, pids[0], t.name)
 		return nil
 	}
-	return ocf.Errorf(ocf.NotRunning, "libvirtd (%s) does not answer (%v), and no qemu process of domain %s runs on this node", s.uri, cause, t.name)
+	return ocf.Errorf(ocf.NotRunning, "libvirtd (%s) does not answer (%v), and no qemu process of domain %s runs on this node", uri, cause, t.name)
 }

@@ -3,8 +3,10 @@ package virtualdomain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -12,27 +14,45 @@ import (
 type target struct {
 	name string
 	uuid string
+	// uri is the libvirt URI of the hypervisor the domain runs on.
+	uri string
 	// file is the parsed config file; nil when the action only knows the
-	// domain from what the agent remembered (the file is unreadable).
+	// domain from this node's record (the file is unreadable, or the
+	// parameters cannot be used).
 	file *domainFile
+	// recorded: the target comes from this node's record, and localQemu is
+	// what the record says about where its process runs.
+	recorded  bool
+	localQemu bool
 }
 
-func targetOf(df *domainFile) target {
-	return target{name: df.cfg.Name, uuid: df.cfg.UUID, file: df}
+func targetOf(df *domainFile, uri string) target {
+	return target{name: df.cfg.Name, uuid: df.cfg.UUID, uri: uri, file: df}
 }
 
-// isQemu reports whether the domain runs as a qemu process, which the agent
-// can find in /proc without libvirtd. Without the file the agent assumes
-// so: it is made for KVM guests.
-func (t target) isQemu() bool {
-	if t.file == nil {
-		return true
+// whyNotLocal says why this host's process table cannot tell whether the
+// domain runs, "" when it can: a qemu/kvm domain of a libvirtd on this host
+// runs as a qemu process here, which the agent finds in /proc without
+// libvirtd. Another domain type has no such process; a domain of a remote
+// libvirtd has its qemu on that host, so finding none here proves nothing.
+func (v *vd) whyNotLocal(t target) string {
+	if t.recorded {
+		if !t.localQemu {
+			return "this node's record says it does not run as a qemu process of this host"
+		}
+		return ""
 	}
-	switch t.file.cfg.Type {
-	case "kvm", "qemu", "":
-		return true
+	if t.file != nil {
+		switch t.file.cfg.Type {
+		case "kvm", "qemu", "":
+		default:
+			return fmt.Sprintf("it is a domain of type %s, which runs no qemu process", agentlog.Clip(t.file.cfg.Type))
+		}
 	}
-	return false
+	if !v.isLocalURI(t.uri) {
+		return fmt.Sprintf("libvirtd %s is not on this host, and neither is the domain's qemu process", agentlog.Clip(t.uri))
+	}
+	return ""
 }
 
 // observation is what libvirtd says about the domain.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
@@ -17,10 +16,6 @@ import (
 // Ceph fail with OCF_ERR_INSTALLED (ExecCephCompanion normally runs them in
 // the embedded twin that has it).
 func Agent(openCeph rbdcheck.OpenFunc) *ocf.Agent {
-	stateDir := os.Getenv("HA_RSCTMP")
-	if stateDir == "" {
-		stateDir = "/run/resource-agents"
-	}
 	if openCeph == nil {
 		openCeph = cephNotBuiltIn
 	}
@@ -36,7 +31,6 @@ func Agent(openCeph rbdcheck.OpenFunc) *ocf.Agent {
 		qemu:            procQemu{root: "/proc"},
 		localAddrs:      interfaceIPs,
 		run:             runCommand,
-		stateDir:        stateDir,
 		poll:            250 * time.Millisecond,
 		defaultCephConf: "/etc/ceph/ceph.conf",
 		defaultURI:      libvirt.DefaultURI,

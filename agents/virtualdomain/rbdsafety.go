@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -114,6 +115,11 @@ func (v *vd) checkLocalHolder(ctx context.Context, req *ocf.Request, s settings,
 	if err != nil || len(disks) == 0 {
 		return err
 	}
+	// librados would block on a FIFO or a hung mount (validate checks
+	// these files only for the actions that always read them).
+	if err := checkCephFiles(ctx, s); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v", err)
+	}
 	inspectors, err := v.openInspectors(ctx, s, disks)
 	if err != nil {
 		// Not ErrInstalled: a recurring monitor reports a failure, not a ban.
@@ -213,7 +219,7 @@ func (v *vd) openInspectors(ctx context.Context, s settings, disks []rbdDisk) (m
 		}
 		if err != nil {
 			closeAll(out)
-			return nil, ocf.Errorf(ocf.ErrGeneric, "cannot check RBD image %s: Ceph (client.%s) unreachable: %v", d.Spec(), a.User, err)
+			return nil, ocf.Errorf(ocf.ErrGeneric, "cannot check RBD image %s: Ceph (client.%s) unreachable: %v", d.Spec(), agentlog.Clip(a.User), err)
 		}
 		out[key] = insp
 	}
@@ -228,15 +234,9 @@ func closeAll(m map[string]rbdcheck.Inspector) {
 
 // localIPs is the set of this node's addresses (empty when unknown).
 func (v *vd) localIPs(req *ocf.Request) map[netip.Addr]bool {
-	set := map[netip.Addr]bool{}
-	ips, err := v.localAddrs()
+	set, err := v.localAddrSet()
 	if err != nil {
 		req.Log.Debugf("cannot list this node's addresses: %v", err)
-	}
-	for _, ip := range ips {
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			set[a.Unmap()] = true
-		}
 	}
 	return set
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -16,14 +17,15 @@ const maxScriptOutput = 512
 func (v *vd) runMonitorScripts(ctx context.Context, req *ocf.Request, s settings, domain string) error {
 	for _, script := range s.monitorScripts {
 		out, code, err := v.run(ctx, []string{script})
+		name := agentlog.Clip(script)
 		out = clip(strings.TrimSpace(out), maxScriptOutput)
 		if err != nil {
-			return ocf.Errorf(ocf.ErrGeneric, "monitor command %q for domain %s could not run: %v", script, domain, err)
+			return ocf.Errorf(ocf.ErrGeneric, "monitor command \"%s\" for domain %s could not run: %v", name, domain, err)
 		}
 		if code != 0 {
-			return ocf.Errorf(ocf.ErrGeneric, "monitor command %q for domain %s returned %d with output: %s", script, domain, code, out)
+			return ocf.Errorf(ocf.ErrGeneric, "monitor command \"%s\" for domain %s returned %d with output: %s", name, domain, code, out)
 		}
-		req.Log.Debugf("monitor command %q for domain %s succeeded with output: %s", script, domain, out)
+		req.Log.Debugf("monitor command \"%s\" for domain %s succeeded with output: %s", name, domain, out)
 	}
 	return nil
 }

@@ -7,17 +7,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
-
-// maxKeyringSize bounds the keyring read; real ones are a few hundred bytes.
-const maxKeyringSize = 64 << 10
 
 // ensureCephSecrets makes sure, when ceph_user and ceph_keyring are set,
 // that every libvirt secret the domain's RBD disks name exists and holds
@@ -33,15 +30,15 @@ func (v *vd) ensureCephSecrets(ctx context.Context, req *ocf.Request, s settings
 	if len(refs) == 0 {
 		return nil
 	}
-	key, err := readCephKey(s.cephKeyring, s.cephUser)
+	key, err := readCephKey(ctx, s.cephKeyring, s.cephUser)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrInstalled, "%v", err)
+		return err
 	}
 	for _, ref := range refs {
 		if err := ensureSecret(ctx, h, ref, s.cephUser, key); err != nil {
-			return ocf.Errorf(ocf.ErrGeneric, "libvirt secret %s for client.%s: %v", ref, s.cephUser, err)
+			return ocf.Errorf(ocf.ErrGeneric, "libvirt secret %s for client.%s: %v", ref, agentlog.Clip(s.cephUser), err)
 		}
-		req.Log.Debugf("libvirt secret %s holds the key of client.%s", ref, s.cephUser)
+		req.Log.Debugf("libvirt secret %s holds the key of client.%s", ref, agentlog.Clip(s.cephUser))
 	}
 	return nil
 }
@@ -99,21 +96,19 @@ func cephSecretXML(ref secretRef, user string) string {
 	return out
 }
 
-// readCephKey returns the decoded key of client.<user> from a keyring file.
-// Errors name the file and the entity, never the key.
-func readCephKey(path, user string) ([]byte, error) {
-	f, err := os.Open(path)
+// readCephKey returns the decoded key of client.<user> from a keyring file,
+// read within fileWait(ctx) and maxKeyringSize. Errors name the parameter,
+// the file and the entity, never the key.
+func readCephKey(ctx context.Context, path, user string) ([]byte, error) {
+	rctx, cancel := context.WithTimeout(ctx, fileWait(ctx))
+	data, err := files.Read(rctx, path, maxKeyringSize)
+	cancel()
 	if err != nil {
-		return nil, fmt.Errorf("cannot read keyring %s: %v", path, unwrapPathError(err))
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyringSize))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read keyring %s: %v", path, err)
+		return nil, fileError(pCephKeyring, path, err)
 	}
 	key, err := parseKeyring(data, "client."+user)
 	if err != nil {
-		return nil, fmt.Errorf("keyring %s: %v", path, err)
+		return nil, ocf.Errorf(ocf.ErrInstalled, "%s: %s: %v", pCephKeyring, agentlog.Clip(path), err)
 	}
 	return key, nil
 }
@@ -138,9 +133,9 @@ func parseKeyring(data []byte, entity string) ([]byte, error) {
 		}
 		key, err := base64.StdEncoding.DecodeString(strings.TrimSpace(val))
 		if err != nil || len(key) == 0 {
-			return nil, fmt.Errorf("the key of %s is not valid base64", entity)
+			return nil, fmt.Errorf("the key of %s is not valid base64", agentlog.Clip(entity))
 		}
 		return key, nil
 	}
-	return nil, fmt.Errorf("no key for %s", entity)
+	return nil, fmt.Errorf("no key for %s", agentlog.Clip(entity))
 }

@@ -1,8 +1,10 @@
 package virtualdomain
 
 import (
+	"strconv"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -86,8 +88,44 @@ func readSettings(req *ocf.Request, defaultURI func() string) settings {
 	return s
 }
 
-// shutdownFlags parses shutdown_mode (validated before any action).
+// shutdownFlags parses shutdown_mode (checked before any action uses it).
 func (s settings) shutdownFlags() libvirt.ShutdownMode {
 	mode, _ := libvirt.ParseShutdownMode(s.shutdownMode)
 	return mode
+}
+
+// checkStopSettings checks what stop uses besides the config file (which
+// has its own fallback): an error makes stop fall back on this node's
+// record, or succeed when there is none.
+func checkStopSettings(s settings) error {
+	if err := checkHypervisor(s.uri); err != nil {
+		return err
+	}
+	return checkShutdownMode(s.shutdownMode)
+}
+
+// checkHypervisor: the URI must be one the agent can connect to. libvirt's
+// message quotes the URI whole; it is clipped here.
+func checkHypervisor(uri string) error {
+	if err := libvirt.CheckURI(uri); err != nil {
+		return ocf.ParamErrorf(pHypervisor, "%s", clipQuoted(err.Error(), uri))
+	}
+	return nil
+}
+
+// checkShutdownMode names the first mode libvirt does not know.
+func checkShutdownMode(modes string) error {
+	for _, part := range strings.Split(modes, ",") {
+		if _, err := libvirt.ParseShutdownMode(part); err != nil {
+			return ocf.ParamErrorf(pShutdownMode, "unknown mode \"%s\" (use acpi, agent, initctl, signal or paravirt)",
+				agentlog.Clip(strings.TrimSpace(part)))
+		}
+	}
+	return nil
+}
+
+// clipQuoted replaces value, quoted as %q quotes it, by its clipped form in
+// a message from elsewhere.
+func clipQuoted(msg, value string) string {
+	return strings.ReplaceAll(msg, strconv.Quote(value), `"`+agentlog.Clip(value)+`"`)
 }

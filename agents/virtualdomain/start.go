@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -15,14 +17,14 @@ import (
 // host holds its RBD images. Starting a running domain succeeds.
 func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 	s := readSettings(req, v.defaultURI)
-	df, err := v.readDomainFile(s.configPath)
+	df, err := v.readDomainFile(ctx, s.configPath)
 	if err != nil {
 		return err
 	}
-	t := targetOf(df)
+	t := targetOf(df, s.uri)
 	h, err := v.dialHypervisor(ctx, s.uri)
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", s.uri, err)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", agentlog.Clip(s.uri), err)
 	}
 	defer h.Close()
 
@@ -33,7 +35,10 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 	switch {
 	case obs.active():
 		req.Log.Infof("domain %s already running", t.name)
-		v.remember(req, t.name, obs.dom.UUID)
+		t.uuid = obs.dom.UUID
+		if err := v.saveRecord(req, t); err != nil {
+			req.Log.Warnf("%v", err)
+		}
 		return nil
 	case obs.found && obs.info.State == libvirt.StateNoState:
 		return ocf.Errorf(ocf.ErrGeneric, "domain %s has no state: libvirt cannot tell whether it runs", t.name)
@@ -60,6 +65,12 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 		return err
 	}
 
+	// The record comes first: a stop must find the domain whatever happens
+	// from here on, even with parameters it cannot use. Without one, the
+	// domain is not started.
+	if err := v.saveRecord(req, t); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v; not starting a domain a stop could not find again", err)
+	}
 	if restored, err := v.restoreSnapshot(ctx, req, s, h, t); err != nil || restored {
 		if err == nil {
 			err = v.waitRunning(ctx, req, s, h, t)
@@ -70,7 +81,12 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "failed to start virtual domain %s: %v", t.name, err)
 	}
-	v.remember(req, t.name, firstNonEmpty(dom.UUID, df.cfg.UUID))
+	if dom.UUID != "" && dom.UUID != t.uuid {
+		t.uuid = dom.UUID // the one libvirt gave it: monitors need no lookup by name
+		if err := v.saveRecord(req, t); err != nil {
+			req.Log.Warnf("%v", err)
+		}
+	}
 	return v.waitRunning(ctx, req, s, h, t)
 }
 
@@ -90,7 +106,7 @@ func (v *vd) undefineKeepingConfig(ctx context.Context, req *ocf.Request, h hype
 		return ocf.Errorf(ocf.ErrGeneric, "cannot undefine domain %s: %v", df.cfg.Name, err)
 	}
 	if _, err := os.Stat(df.path); errors.Is(err, os.ErrNotExist) && statErr == nil {
-		if err := writeFileAtomic(df.path, df.raw, info.Mode().Perm()); err != nil {
+		if err := files.WriteAtomic(df.path, df.raw, info.Mode().Perm()); err != nil {
 			req.Log.Warnf("libvirt removed %s with the definition and it cannot be written back: %v", df.path, err)
 		}
 	}
@@ -115,7 +131,6 @@ func (v *vd) restoreSnapshot(ctx context.Context, req *ocf.Request, s settings, 
 		req.Log.Warnf("cannot remove the state file %s: %v", path, err)
 	}
 	req.Log.Infof("domain %s restored from %s", t.name, path)
-	v.remember(req, t.name, t.uuid)
 	return true, nil
 }
 

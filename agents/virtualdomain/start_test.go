@@ -24,7 +24,7 @@ func TestStartCreatesTransientDomainAndIsIdempotent(t *testing.T) {
 	if raw, _ := os.ReadFile(h.config); d.xml != string(raw) {
 		t.Fatal("the domain was not created from the config file")
 	}
-	if mem, ok := (&vd{deps: h.deps()}).recallFor("vm1"); !ok || mem.Name != "vm1" || mem.UUID != testUUID {
+	if mem, ok := h.record("vm1"); !ok || mem.Name != "vm1" || mem.UUID != testUUID {
 		t.Fatalf("not remembered: %+v", mem)
 	}
 	h.expect("start", ocf.Success)
@@ -84,7 +84,7 @@ func TestStartLibvirtdHungFailsInTime(t *testing.T) {
 
 func TestStartWaitsForMonitorScripts(t *testing.T) {
 	h := newHarness(t)
-	h.set("OCF_RESKEY_monitor_scripts", "/bin/ready")
+	h.set("OCF_RESKEY_monitor_scripts", "/bin/true") // run by the fake: it says "booting" twice
 	tries := 0
 	h.runFunc = func([]string) (string, int, error) {
 		tries++

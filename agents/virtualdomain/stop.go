@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -23,36 +24,115 @@ const (
 // domain succeeds. When libvirtd does not answer, the domain's qemu process
 // is signalled directly near the deadline; stop succeeds only once no qemu
 // of the domain is left, because a stop that lies gets the guest started
-// twice.
+// twice. Once stopped, this node's record of the domain is dropped.
 func (v *vd) stop(ctx context.Context, req *ocf.Request) error {
 	s := readSettings(req, v.defaultURI)
-	t, ok := v.stopTarget(req, s)
+	if err := checkStopSettings(s); err != nil {
+		// The runtime answers this: it stops what this node's record names
+		// (stopRecorded), or succeeds when there is none. It does not know
+		// the .domain file of earlier versions, which is handled here.
+		if !req.HasRecord() {
+			if rec, ok, lerr := v.loadRecord(req, v.fallbackURI(req)); ok && lerr == nil {
+				req.Log.Warnf("%v; stopping domain %s, which this node started", err, rec.Name)
+				return v.stopTargets(ctx, req, recordSettings(rec), []target{rec.target()})
+			}
+		}
+		return err
+	}
+	targets, err := v.whatToStop(ctx, req, s)
+	if err != nil || len(targets) == 0 {
+		return err
+	}
+	return v.stopTargets(ctx, req, s, targets)
+}
+
+// stopRecorded is Agent.StopRecorded: a stop whose parameters cannot be used
+// stops the domain this node's record names, on the URI it was started on,
+// with the default stop settings (graceful shutdown, then destroy). No
+// parameter is read: they may not even parse.
+func (v *vd) stopRecorded(ctx context.Context, req *ocf.Request) error {
+	rec, ok, err := v.loadRecord(req, v.fallbackURI(req))
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%v: cannot tell which domain to stop", err)
+	}
 	if !ok {
+		req.Log.Infof("this node has no record of a domain of this resource: it is stopped")
 		return nil
 	}
+	req.Log.Infof("stopping domain %s on %s, which this node started, with the default stop settings", rec.Name, rec.URI)
+	return v.stopTargets(ctx, req, recordSettings(rec), []target{rec.target()})
+}
+
+// recordSettings are the settings of a stop by the record alone: the
+// record's URI, every other parameter at its declared default.
+func recordSettings(rec domainRecord) settings {
+	return settings{uri: rec.URI}
+}
+
+// whatToStop lists the domains stop must stop: the config file's, and the
+// one this node's record names when that is another (an edited <name> or
+// hypervisor must not strand the domain this node started). When the config
+// file cannot be read, the record's alone; with neither, nothing of this
+// resource was started here.
+func (v *vd) whatToStop(ctx context.Context, req *ocf.Request, s settings) ([]target, error) {
+	rec, recorded, recErr := v.loadRecord(req, s.uri)
+	df, cfgErr := v.readDomainFile(ctx, s.configPath)
+	if cfgErr != nil {
+		switch {
+		case recErr != nil:
+			return nil, ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell which domain to stop", cfgErr, recErr)
+		case recorded:
+			req.Log.Warnf("%v; stopping domain %s on %s, which this node started", cfgErr, rec.Name, rec.URI)
+			return []target{rec.target()}, nil
+		}
+		req.Log.Infof("%v; no domain of this resource was started on this node: it is stopped", cfgErr)
+		return nil, nil
+	}
+	t := targetOf(df, s.uri)
+	switch {
+	case recErr != nil:
+		req.Log.Warnf("%v; stopping domain %s of the config file", recErr, t.name)
+	case !recorded:
+	case rec.Name == t.name && rec.URI == t.uri:
+		if t.uuid == "" {
+			t.uuid = rec.UUID
+		}
+	default:
+		req.Log.Warnf("this node started domain %s on %s, but the configuration names domain %s on %s: stopping both",
+			rec.Name, rec.URI, t.name, t.uri)
+		return []target{rec.target(), t}, nil
+	}
+	return []target{t}, nil
+}
+
+// stopTargets stops each domain in turn, sharing the time left between
+// them, and drops this node's record once all are stopped.
+func (v *vd) stopTargets(ctx context.Context, req *ocf.Request, s settings, targets []target) error {
+	for i, t := range targets {
+		tctx, cancel := ctx, context.CancelFunc(func() {})
+		if left := len(targets) - i; left > 1 {
+			tctx, cancel = context.WithTimeout(ctx, remaining(ctx)/time.Duration(left))
+		}
+		err := v.stopDomain(tctx, req, s, t)
+		cancel()
+		if err != nil {
+			return err
+		}
+	}
+	v.dropRecord(req)
+	return nil
+}
+
+// stopDomain stops one domain within ctx.
+func (v *vd) stopDomain(ctx context.Context, req *ocf.Request, s settings, t target) error {
 	graceful, cancel := earlier(ctx, reserveFor(ctx, minDestroyReserve, maxDestroyReserve))
 	defer cancel()
-	h, err := v.dialHypervisor(graceful, s.uri)
+	h, err := v.dialHypervisor(graceful, t.uri)
 	if err != nil {
 		return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
 	}
 	defer h.Close()
 	return v.stopConnected(ctx, graceful, req, s, h, t)
-}
-
-// stopTarget is the domain to stop: from the config file, else the one this
-// node remembers starting. Neither means nothing was started here.
-func (v *vd) stopTarget(req *ocf.Request, s settings) (target, bool) {
-	df, err := v.readDomainFile(s.configPath)
-	if err == nil {
-		return targetOf(df), true
-	}
-	if mem, ok := v.recall(req); ok {
-		req.Log.Warnf("%v; stopping domain %s, which this node started", err, mem.Name)
-		return target{name: mem.Name, uuid: mem.UUID}, true
-	}
-	req.Log.Infof("%v; no domain of this resource was started on this node: it is stopped", err)
-	return target{}, false
 }
 
 func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s settings, h hypervisor, t target) error {
@@ -65,7 +145,6 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 	}
 	if obs.stopped() {
 		req.Log.Infof("domain %s already stopped", t.name)
-		v.forget(req)
 		return nil
 	}
 	if s.forceStop || obs.info.State == libvirt.StateCrashed {
@@ -81,7 +160,7 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 		req.Log.Errorf("failed to save the state of domain %s to %s: %v; shutting it down", t.name, path, err)
 	}
 	if s.saveConfig && t.file != nil {
-		v.saveConfig(graceful, req, s, h, obs.dom)
+		v.saveConfig(graceful, req, s, h, obs.dom, t.file)
 	}
 	req.Log.Infof("issuing graceful shutdown request for domain %s", t.name)
 	if err := h.Shutdown(graceful, obs.dom, s.shutdownFlags()); err != nil {
@@ -95,7 +174,6 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 	switch {
 	case gone:
 		req.Log.Infof("domain %s shut down", t.name)
-		v.forget(req)
 		return nil
 	case err != nil && !libvirt.IsTimeout(err):
 		if errors.Is(err, libvirt.ErrUnreachable) {
@@ -105,7 +183,7 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 	case err != nil:
 		// A call was abandoned as the graceful phase ended, which closed
 		// the connection: destroy needs a new one.
-		if h, err = v.redial(ctx, s.uri); err != nil {
+		if h, err = v.redial(ctx, t.uri); err != nil {
 			return v.stopWithoutLibvirt(ctx, ctx, req, s, t, err)
 		}
 		defer h.Close()
@@ -145,7 +223,6 @@ func (v *vd) waitUntilStopped(ctx context.Context, h hypervisor, t target) (bool
 func (v *vd) waitStopped(ctx context.Context, req *ocf.Request, s settings, h hypervisor, t target) error {
 	gone, err := v.waitUntilStopped(ctx, h, t)
 	if gone {
-		v.forget(req)
 		return nil
 	}
 	if err != nil && errors.Is(err, libvirt.ErrUnreachable) {
@@ -177,22 +254,24 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 }
 
 // stopWithoutLibvirt stops a domain whose libvirtd does not answer. No qemu
-// of the domain on this node means it is stopped. Otherwise the agent keeps
-// trying to reach libvirtd until the graceful phase ends, then terminates
-// the qemu process itself (SIGTERM, then SIGKILL), as destroy would.
+// of the domain on this node means it is stopped, when its qemu would run
+// here (see whyNotLocal); otherwise nothing can be concluded and stop fails.
+// While a qemu of the domain is alive, the agent keeps trying to reach
+// libvirtd until the graceful phase ends, then terminates the qemu process
+// itself (SIGTERM, then SIGKILL), as destroy would.
 func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request, s settings, t target, cause error) error {
-	if !t.isQemu() {
-		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot stop domain %s", s.uri, cause, t.name)
+	if why := v.whyNotLocal(t); why != "" {
+		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot stop domain %s, and cannot tell whether it runs: %s",
+			agentlog.Clip(t.uri), cause, t.name, why)
 	}
-	req.Log.Warnf("libvirtd (%s) does not answer: %v", s.uri, cause)
+	req.Log.Warnf("libvirtd (%s) does not answer: %v", agentlog.Clip(t.uri), cause)
 	for {
 		pids, err := v.qemu.Find(t.name, t.uuid)
 		if err != nil {
-			return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v), and the process table cannot be read: %v", s.uri, cause, err)
+			return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v), and the process table cannot be read: %v", agentlog.Clip(t.uri), cause, err)
 		}
 		if len(pids) == 0 {
 			req.Log.Infof("no qemu process of domain %s runs on this node: it is stopped", t.name)
-			v.forget(req)
 			return nil
 		}
 		if graceful.Err() != nil {
@@ -200,7 +279,7 @@ func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request,
 		}
 		// libvirtd may be back (a restart): then stop the normal way.
 		attempt, cancel := context.WithTimeout(graceful, 2*time.Second)
-		h, err := v.dialHypervisor(attempt, s.uri)
+		h, err := v.dialHypervisor(attempt, t.uri)
 		cancel()
 		if err == nil {
 			defer h.Close()
@@ -231,7 +310,6 @@ func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids
 			left, err := v.qemu.Find(t.name, t.uuid)
 			if err == nil && len(left) == 0 {
 				req.Log.Warnf("qemu of domain %s is gone; libvirtd will notice when it answers again", t.name)
-				v.forget(req)
 				return nil
 			}
 			if err == nil {

@@ -21,7 +21,7 @@ func TestStopGracefulAndIdempotent(t *testing.T) {
 	if h.hv.domain("vm1") != nil || h.hv.called("Destroy") != 0 {
 		t.Fatalf("calls %v", h.hv.callList())
 	}
-	if _, ok := (&vd{deps: h.deps()}).recallFor("vm1"); ok {
+	if _, ok := h.record("vm1"); ok {
 		t.Fatal("still remembered after stop")
 	}
 	h.expect("stop", ocf.Success)

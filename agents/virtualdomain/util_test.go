@@ -1,9 +1,10 @@
 package virtualdomain
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
-	"strings"
+	"path/filepath"
 	"testing"
 )
 
@@ -14,17 +15,18 @@ func readFile(path string) (string, error) {
 
 func lookPathCsync2() (string, error) { return exec.LookPath("csync2") }
 
-// recallFor reads what the agent remembers for a resource instance.
-func (v *vd) recallFor(instance string) (rememberedDomain, bool) {
-	data, err := os.ReadFile(v.stateDir + "/kvmha-VirtualDomain-" + instance + ".domain")
+// record reads this node's record of a resource instance.
+func (h *harness) record(instance string) (domainRecord, bool) {
+	h.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.rscTmp(), "kvmha-VirtualDomain-"+instance+".record"))
 	if err != nil {
-		return rememberedDomain{}, false
+		return domainRecord{}, false
 	}
-	lines := strings.Split(string(data), "\n")
-	if len(lines) < 2 {
-		return rememberedDomain{}, false
+	var rec domainRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		h.t.Fatalf("record of %s: %v", instance, err)
 	}
-	return rememberedDomain{Name: lines[0], UUID: lines[1]}, true
+	return rec, true
 }
 
 func writeTestFile(t *testing.T, path, content string) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -34,7 +35,7 @@ func (v *vd) updateUtilization(ctx context.Context, req *ocf.Request, s settings
 		return
 	}
 	path := v.utilizationPath(req)
-	written := readUtilization(path)
+	written := readUtilization(ctx, path)
 	changed := false
 	for _, attr := range sortedKeys(want) {
 		if written[attr] == want[attr] {
@@ -48,7 +49,7 @@ func (v *vd) updateUtilization(ctx context.Context, req *ocf.Request, s settings
 		changed = true
 	}
 	if changed {
-		if err := v.writeState(path, []byte(formatUtilization(written))); err != nil {
+		if err := writeState(path, []byte(formatUtilization(written))); err != nil {
 			req.Log.Debugf("cannot record utilization in %s: %v", path, err)
 		}
 	}
@@ -99,14 +100,22 @@ func (v *vd) writeUtilization(ctx context.Context, req *ocf.Request, attr, value
 	return nil
 }
 
+// utilizationPath is the file, beside this node's record, that holds the
+// values last written.
 func (v *vd) utilizationPath(req *ocf.Request) string {
-	return strings.TrimSuffix(v.memoryPath(req), ".domain") + ".utilization"
+	return strings.TrimSuffix(req.RecordPath(), ".record") + ".utilization"
 }
 
-// readUtilization parses "attr=value" lines; a missing file is empty.
-func readUtilization(path string) map[string]string {
+// maxUtilizationFile bounds the read of that file: three short lines.
+const maxUtilizationFile = 4 << 10
+
+// readUtilization parses "attr=value" lines; a missing (or unreadable) file
+// is empty, which only costs crm_resource calls.
+func readUtilization(ctx context.Context, path string) map[string]string {
 	m := map[string]string{}
-	data, err := os.ReadFile(filepath.Clean(path))
+	rctx, cancel := context.WithTimeout(ctx, fileWait(ctx))
+	defer cancel()
+	data, err := files.Read(rctx, path, maxUtilizationFile)
 	if err != nil {
 		return m
 	}
@@ -133,4 +142,13 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// writeState writes one of the agent's files in HA_RSCTMP, creating the
+// folder (a tmpfs that may be fresh after a boot).
+func writeState(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return files.WriteAtomic(path, data, 0o644)
 }

@@ -7,6 +7,10 @@
 #   ceph.sh status [NAME]  pids and "ceph -s"; exit 3 when not running
 #   ceph.sh env    [NAME]  print CEPH_CONF= CEPH_KEYRING= CEPH_USER= CEPH_POOL= CEPH_ADMIN_KEYRING=
 #                          CEPH_MON_HOST= (shell lines, absolute paths)
+#   ceph.sh restart-osd|restart-mon [NAME]
+#                          stop one daemon (TERM, KILL after 10 s) and start it again with its data
+#                          (a daemon restart, as an operator's systemctl restart; use bluestore for
+#                          the osd: memstore loses everything)
 #
 # NAME defaults to "ceph"; everything lives in $LAB_STATE/NAME:
 #   ceph.conf              client configuration (fsid, mon_host, keyring search path; no secrets)
@@ -367,8 +371,25 @@ status() {
     "${NSX[@]}" timeout "$TMO" ceph --conf "$CONF" --keyring "$ADMIN_KEYRING" -s
 }
 
+# restart_daemon FILE BINARY ARGS...: restart one daemon of a running cluster in place.
+restart_daemon() {
+    local dname=$1 pid ns
+    shift
+    [ -e "$MARK" ] || lab_die "$NAME" "no cluster in $D"
+    ns=$(cat "$D/netns" 2>/dev/null || true)
+    NSX=()
+    [ -z "$ns" ] || NSX=(ip netns exec "$ns")
+    if pid=$(lab_pid_alive "$D/run/$dname.pid" "--conf $DCONF"); then
+        lab_stop_pids 10 "$pid"
+    fi
+    start_daemon "$dname" "$@"
+    log "$dname restarted (pid $(cat "$D/run/$dname.pid"))"
+}
+
 case "$CMD" in
 up) up ;;
+restart-osd) restart_daemon osd.0 ceph-osd -i 0 ;;
+restart-mon) restart_daemon mon.a ceph-mon -i a ;;
 down) down ;;
 status) status ;;
 env) env_lines ;;

@@ -7,6 +7,11 @@
 #          the one linux-image-cloud-amd64 depends on) is fetched with "apt-get download" and
 #          unpacked, never installed; busybox comes from the installed busybox-static. Skipped
 #          when both files exist and the kernel, busybox and guest-init versions are unchanged.
+#   guest.sh writer
+#       -> $LAB_CACHE/guest/initrd-writer.img: initrd.img with test/lab/guest-writer added as
+#          /bin/kvmha-writer (a second cpio archive appended: the kernel unpacks both). With
+#          kvmha_writer=NAME on the command line the guest logs writes to its disk (vda) every
+#          100 ms and prints them on its console (the campaign's guests; see test/campaign).
 #   guest.sh domain NAME [--rbd POOL/IMAGE --secret-uuid UUID [--ceph-conf FILE] [--ceph-user ID]]
 #                        [--mem MIB] [--cmdline ARGS]
 #       -> prints a libvirt domain XML: type qemu, qemu64 cpu, 1 vcpu, 128 MiB (--mem), direct
@@ -65,6 +70,8 @@ if grep -qw kvmha_rbd_check=1 /proc/cmdline || [ -e /sys/block/vda ]; then
     fi
 fi
 echo "kvmha-guest: READY"
+# The campaign's guests carry a writer (guest.sh writer) and name themselves on the command line.
+if [ -x /bin/kvmha-writer ] && grep -q 'kvmha_writer=' /proc/cmdline; then /bin/kvmha-writer & fi
 while :; do sleep 3600; done
 INIT
 }
@@ -139,6 +146,28 @@ build() {
     echo "$stamp" >"$G/stamp"
     lab_log guest "built $G/vmlinuz ($kv) and $G/initrd.img ($(du -k "$G/initrd.img" | cut -f1) KiB; modules: $(paste -sd ' ' "$r/lib/modules/load-order"))"
     rm -rf "$w"
+}
+
+# writer: the initramfs of the campaign's guests (see the usage above).
+writer() {
+    build
+    local src=$LAB_ROOT/test/lab/guest-writer ringsrc=$LAB_ROOT/test/campaign/ring stamp w=$G/writer
+    stamp="base=$(md5sum <"$G/initrd.img" | cut -c1-12) src=$(cat "$src"/*.go "$ringsrc"/ring.go | md5sum | cut -c1-12)"
+    if [ -s "$G/initrd-writer.img" ] && [ "$(cat "$G/writer.stamp" 2>/dev/null)" = "$stamp" ]; then
+        lab_log guest "writer initramfs up to date ($stamp)"
+        return 0
+    fi
+    rm -rf "$w"
+    mkdir -p "$w/bin"
+    (cd "$LAB_ROOT" && PATH=$PATH:/usr/local/go/bin GOFLAGS=-mod=mod CGO_ENABLED=0 \
+        go build -trimpath -ldflags='-s -w' -o "$w/bin/kvmha-writer" ./test/lab/guest-writer) ||
+        lab_die guest "go build of test/lab/guest-writer failed"
+    (cd "$w" && find bin | cpio -o -H newc --quiet -R 0:0 | gzip -6) >"$w/writer.cpio.gz"
+    cat "$G/initrd.img" "$w/writer.cpio.gz" >"$G/initrd-writer.img.tmp"
+    mv "$G/initrd-writer.img.tmp" "$G/initrd-writer.img"
+    echo "$stamp" >"$G/writer.stamp"
+    rm -rf "$w"
+    lab_log guest "built $G/initrd-writer.img ($(du -k "$G/initrd-writer.img" | cut -f1) KiB)"
 }
 
 xml_escape() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' -e "s/'/\&apos;/g" -e 's/"/\&quot;/g' <<<"$1"; }
@@ -223,6 +252,7 @@ XML
 
 case "${1:-}" in
 build) build ;;
+writer) writer ;;
 domain) shift; domain "$@" ;;
 *) usage ;;
 esac

@@ -11,8 +11,15 @@
 set -euo pipefail
 i=$1 NS=$2
 ND=$NS/node$i R=$NS/node$i/root
-. "$ND/node.env" # LIBVIRT=0|1
+. "$ND/node.env" # LIBVIRT=0|1 FAKETIME=0|1
 echo "node$i: boot at $(date '+%F %T.%N')"
+if [ "${FAKETIME:-0}" = 1 ]; then
+    # Every daemon below sees its wall clock offset by $ND/faketime (a clock step on this node
+    # alone); monotonic clocks stay true. Static Go binaries (kvmha's) are not affected.
+    [ -s "$ND/faketime" ] || echo "+0" >"$ND/faketime"
+    export LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 FAKETIME_TIMESTAMP_FILE=$ND/faketime \
+        FAKETIME_CACHE_DURATION=1 DONT_FAKE_MONOTONIC=1
+fi
 
 hostname "node$i"
 mount --make-rprivate /

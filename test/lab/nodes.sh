@@ -33,6 +33,10 @@
 #   LAB_NODES_CEPH=1               also a Ceph cluster for the nodes, in the hub at 10.77.0.250
 #                                  (ceph.sh state "ceph-nodes", port LAB_NODES_CEPH_PORT=13400);
 #                                  up records its ceph.sh env lines prefixed NODES_ (NODES_CEPH_CONF…)
+#   LAB_NODES_FAKETIME=1           the node's daemons run under libfaketime, their wall clock
+#                                  offset by the file node<i>/faketime ("+30", "-90", "+0"; read
+#                                  every second; monotonic clocks stay true): a clock step on
+#                                  one node, which the nodes' shared kernel cannot give
 #   LAB_NODES_TIMEOUT=60           bound (s) for up, wait-online and clean stops
 #   LAB_SWITCH_DIR, LAB_SWITCH_REBOOT_DELAY=5  see power-switch.sh
 set -euo pipefail
@@ -259,7 +263,7 @@ migration_address = "10.77.0.$i"
 migration_host = "10.77.0.$i"
 EOF
         : >"$R/etc-libvirt/libvirt.conf"
-        echo "LIBVIRT=${LAB_NODES_LIBVIRT:-0}" >"$ND/node.env"
+        printf 'LIBVIRT=%s\nFAKETIME=%s\n' "${LAB_NODES_LIBVIRT:-0}" "${LAB_NODES_FAKETIME:-0}" >"$ND/node.env"
     done
 }
 

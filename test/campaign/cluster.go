@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The cluster under attack, configured as README.md ("A cluster of KVM hosts") recommends:
+// HostHeartbeat as a clone on a RADOS object and a shared file, fencing by fence_rbd plus the
+// power switch at level 1 and fence_kvmha at level 2, and the guests as VirtualDomain
+// resources on RBD, live-migratable, with utilization. Everything below is what an operator
+// would type, through pcs on a node.
+
+// cephEnv is the nodes' Ceph, from the lab's env file (NODES_CEPH_*).
+type cephEnv struct {
+	conf, keyring, user, pool, adminKeyring string
+}
+
+func readLabEnv(state string) (map[string]string, error) {
+	f, err := os.Open(filepath.Join(state, "env"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	env := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(strings.TrimPrefix(strings.TrimSpace(sc.Text()), "export "), "=")
+		if !ok {
+			continue
+		}
+		if len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'' {
+			v = strings.ReplaceAll(v[1:len(v)-1], `'\''`, `'`)
+		}
+		env[k] = v
+	}
+	return env, sc.Err()
+}
+
+func nodesCeph(state string) (cephEnv, error) {
+	env, err := readLabEnv(state)
+	if err != nil {
+		return cephEnv{}, err
+	}
+	c := cephEnv{conf: env["NODES_CEPH_CONF"], keyring: env["NODES_CEPH_KEYRING"], user: env["NODES_CEPH_USER"],
+		pool: env["NODES_CEPH_POOL"], adminKeyring: env["NODES_CEPH_ADMIN_KEYRING"]}
+	if c.conf == "" || c.keyring == "" || c.user == "" || c.pool == "" || c.adminKeyring == "" {
+		return c, fmt.Errorf("no NODES_CEPH_* in %s/env: is the 3-node lab up with LAB_NODES_CEPH=1?", state)
+	}
+	return c, nil
+}
+
+// cluster is the configured cluster: its files and names.
+type cluster struct {
+	lab    *lab
+	ceph   cephEnv
+	dir    string   // $LAB_STATE/campaign: guest XMLs, keyrings, the shared heartbeat folder
+	guests []string // vm1, vm2, ...
+	// monV1 is the nodes' Ceph's msgr1 address, as qemu is given it.
+	monV1 string
+	log   func(format string, args ...any)
+}
+
+func (c *cluster) pcs(args ...string) error {
+	out, err := c.lab.onNode(2*time.Minute, c.anyNode(), append([]string{"pcs"}, args...)...)
+	if err != nil {
+		return fmt.Errorf("pcs %s: %v %s", strings.Join(args, " "), err, out)
+	}
+	return nil
+}
+
+// anyNode is a node that is on (node1 when all are).
+func (c *cluster) anyNode() int {
+	for i := 1; i <= c.lab.nodes; i++ {
+		if c.lab.on(i) {
+			return i
+		}
+	}
+	return 1
+}
+
+func run(timeout time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.WaitDelay = 2 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, lastLines(string(out), 5))
+	}
+	return string(out), nil
+}
+
+func (c *cluster) cephCLI(args ...string) (string, error) {
+	return run(time.Minute, "ceph", append([]string{"-c", c.ceph.conf, "-k", c.ceph.adminKeyring}, args...)...)
+}
+
+func (c *cluster) rbdCLI(args ...string) (string, error) {
+	return run(time.Minute, "rbd", append([]string{"-c", c.ceph.conf, "-k", c.ceph.adminKeyring}, args...)...)
+}
+
+// configure sets up everything on a fresh 3-node lab. It runs inside the hub's network
+// namespace, where the nodes' Ceph is.
+func (c *cluster) configure(nguests int) error {
+	if err := os.MkdirAll(filepath.Join(c.dir, "shared"), 0o755); err != nil {
+		return err
+	}
+	for k := 1; k <= nguests; k++ {
+		c.guests = append(c.guests, fmt.Sprintf("vm%d", k))
+	}
+	monHost, err := c.monHostV1()
+	if err != nil {
+		return err
+	}
+	c.monV1 = monHost
+
+	c.log("fencing: fence_rbd + the power switch at level 1, fence_kvmha at level 2")
+	fenceKeyring := filepath.Join(c.dir, "ceph.client.fence.keyring")
+	caps := `allow r, allow command "osd blocklist", allow command "config-key get" with key prefix kvmha/fence_rbd/, ` +
+		`allow command "config-key set" with key prefix kvmha/fence_rbd/, allow command "config-key rm" with key prefix kvmha/fence_rbd/`
+	if _, err := c.cephCLI("auth", "get-or-create", "client.fence", "mon", caps, "osd", "profile rbd-read-only pool="+c.ceph.pool, "-o", fenceKeyring); err != nil {
+		return err
+	}
+	if err := os.Chmod(fenceKeyring, 0o600); err != nil {
+		return err
+	}
+	backends := fmt.Sprintf("rados://%s/kvmha-hb,file://%s", c.ceph.pool, filepath.Join(c.dir, "shared"))
+	cephOpts := []string{"ceph_conf=" + c.ceph.conf, "ceph_user=" + c.ceph.user, "ceph_keyring=" + c.ceph.keyring}
+	hosts := make([]string, 0, c.lab.nodes)
+	names := make([]string, 0, c.lab.nodes)
+	for i := 1; i <= c.lab.nodes; i++ {
+		hosts = append(hosts, nodeName(i)+"="+nodeAddr(i))
+		names = append(names, nodeName(i))
+	}
+	steps := [][]string{
+		{"property", "set", "stonith-action=off", "placement-strategy=balanced", "cluster-recheck-interval=30s"},
+		append([]string{"stonith", "create", "rbd-fence", "fence_rbd", "hosts=" + strings.Join(hosts, ";"),
+			"pcmk_host_list=" + strings.Join(names, " "), "ceph_conf=" + c.ceph.conf, "ceph_user=fence",
+			"ceph_keyring=" + fenceKeyring, "pools=" + c.ceph.pool}, "meta", "provides=unfencing"),
+		append(append([]string{"stonith", "create", "kvmha-fence", "fence_kvmha", "backends=" + backends,
+			"pcmk_host_list=" + strings.Join(names, " ")}, cephOpts...), "pcmk_off_timeout=60s"),
+	}
+	for i := 1; i <= c.lab.nodes; i++ {
+		steps = append(steps,
+			[]string{"stonith", "level", "add", "1", nodeName(i), "rbd-fence", "lab-fence"},
+			[]string{"stonith", "level", "add", "2", nodeName(i), "kvmha-fence"},
+			[]string{"node", "utilization", nodeName(i), "cpu=4", "hv_memory=1024"})
+	}
+	selfFence, err := c.writeSelfFence()
+	if err != nil {
+		return err
+	}
+	steps = append(steps, append(append([]string{"resource", "create", "hb", "ocf:kvmha:HostHeartbeat",
+		"backends=" + backends, "watchdog_device=file:" + filepath.Join(c.dir, "wd-%n"), "self_fence=exec:" + selfFence},
+		cephOpts...), "op", "monitor", "interval=10s", "clone", "interleave=true"))
+	for _, s := range steps {
+		if err := c.pcs(s...); err != nil {
+			return err
+		}
+	}
+
+	c.log("guests: %d RBD images, domain XMLs, VirtualDomain resources", nguests)
+	for _, g := range c.guests {
+		if err := c.addGuest(g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeSelfFence is the HostHeartbeat's self_fence: ask the power switch to power this node
+// off, as a host would ask its BMC.
+func (c *cluster) writeSelfFence() (string, error) {
+	sw := os.Getenv("LAB_SWITCH_DIR")
+	if sw == "" {
+		sw = "/var/lib/kvmha-lab/switch"
+	}
+	path := filepath.Join(c.dir, "selffence.sh")
+	script := fmt.Sprintf("#!/bin/sh\nid=selffence-$1-$$\necho \"$2 $1\" > %s/req/$id.tmp && mv %s/req/$id.tmp %s/req/$id.req\n", sw, sw, sw)
+	return path, os.WriteFile(path, []byte(script), 0o755)
+}
+
+// monHostV1 is the msgr1 address of the nodes' monitor (host:port).
+func (c *cluster) monHostV1() (string, error) {
+	data, err := os.ReadFile(c.ceph.conf)
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.ReplaceAll(strings.TrimSpace(k), " ", "_") != "mon_host" {
+			continue
+		}
+		if i := strings.Index(v, "v1:"); i >= 0 {
+			addr := v[i+3:]
+			if j := strings.IndexAny(addr, ",]"); j >= 0 {
+				addr = addr[:j]
+			}
+			return strings.TrimSpace(addr), nil
+		}
+	}
+	return "", fmt.Errorf("no v1 monitor address in %s", c.ceph.conf)
+}
+
+func (c *cluster) guestXML(g string) string { return filepath.Join(c.dir, "guests", g+".xml") }
+
+// addGuest creates guest g's image, domain XML and resource.
+func (c *cluster) addGuest(g string) error {
+	if _, err := c.rbdCLI("create", "--size", "16M", c.ceph.pool+"/"+g); err != nil && !strings.Contains(err.Error(), "exists") {
+		return err
+	}
+	host, port, _ := strings.Cut(c.monV1, ":")
+	var uuid [16]byte
+	_, _ = rand.Read(uuid[:])
+	secret := fmt.Sprintf("%x-%x-%x-%x-%x", uuid[0:4], uuid[4:6], uuid[6:8], uuid[8:10], uuid[10:16])
+	cache := filepath.Join(c.lab.root, "test", "lab", ".cache", "guest")
+	if v := os.Getenv("LAB_CACHE"); v != "" {
+		cache = filepath.Join(v, "guest")
+	}
+	xml := fmt.Sprintf(`<domain type='qemu'>
+  <name>%[1]s</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>%[2]s/vmlinuz</kernel>
+    <initrd>%[2]s/initrd-writer.img</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet kvmha_writer=%[1]s</cmdline>
+  </os>
+  <features><acpi/></features>
+  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='raw' cache='none'/>
+      <source protocol='rbd' name='%[3]s/%[1]s'>
+        <host name='%[4]s' port='%[5]s'/>
+      </source>
+      <auth username='%[6]s'>
+        <secret type='ceph' uuid='%[7]s'/>
+      </auth>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <serial type='file'>
+      <source path='/var/log/libvirt/qemu/%[1]s.console' append='on'/>
+      <target port='0'/>
+    </serial>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+`, g, cache, c.ceph.pool, host, port, c.ceph.user, secret)
+	if err := os.MkdirAll(filepath.Dir(c.guestXML(g)), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(c.guestXML(g), []byte(xml), 0o644); err != nil {
+		return err
+	}
+	if err := c.pcs("resource", "create", g, "ocf:kvmha:VirtualDomain", "config="+c.guestXML(g),
+		"hypervisor=qemu:///system", "migration_transport=tcp", "ceph_conf="+c.ceph.conf, "ceph_user="+c.ceph.user,
+		"ceph_keyring="+c.ceph.keyring, "meta", "allow-migrate=true", "resource-stickiness=100", "failure-timeout=60s",
+		"op", "monitor", "interval=10s", "timeout=30s"); err != nil {
+		return err
+	}
+	return c.pcs("constraint", "location", g, "rule", "score=-10000", "kvmha-storage", "eq", "0")
+}

@@ -34,6 +34,10 @@ type Config struct {
 	MonHosts []string
 	// Resolver resolves names in mon_host; nil uses the system resolver.
 	Resolver Resolver
+	// SkipMonProbe leaves out the TCP probe of the monitor addresses that
+	// Connect runs before librados connects (see ProbeMonitors): librados
+	// alone then decides, and reports unreachable monitors as a timeout.
+	SkipMonProbe bool
 }
 
 // Conn is a librados session. Every method takes a context: librados calls
@@ -69,11 +73,49 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 		c.Close()
 		return nil, err
 	}
-	if err := c.run(ctx, "ceph: connect as client."+user, r.Connect); err != nil {
+	if err := c.open(ctx, cfg, user); err != nil {
 		c.Close()
-		return nil, explain(err)
+		return nil, err
 	}
 	return c, nil
+}
+
+// open connects the configured session: first the monitor probe (unless
+// cfg skips it), which fails at once, naming every address and why, when
+// no monitor accepts a connection; then librados.
+func (c *Conn) open(ctx context.Context, cfg Config, user string) error {
+	var probes []MonProbe
+	if !cfg.SkipMonProbe {
+		var err error
+		if probes, err = c.probeMonHost(ctx); err != nil {
+			return err
+		}
+	}
+	err := c.run(ctx, "ceph: connect as client."+user, c.rados.Connect)
+	switch {
+	case err == nil:
+		return nil
+	case (ctx.Err() != nil || Errno(err) == errnoTimedOut) && len(probes) > 0:
+		return fmt.Errorf("%w (%s accepted a connection, but no session opened in time: the monitors out of quorum, or overloaded?)",
+			err, accepting(probes))
+	case IsNotFound(err) && len(probes) == 0 && c.monHostEmpty():
+		return fmt.Errorf("%w: no monitor address: mon_host is not set%s and DNS has no SRV record for ceph-mon", err, inConf(cfg))
+	}
+	return explain(err)
+}
+
+// monHostEmpty reports whether the session has no mon_host (librados then
+// looks for DNS SRV records, and says only ENOENT when there are none).
+func (c *Conn) monHostEmpty() bool {
+	v, err := c.rados.GetConfigOption("mon_host")
+	return err == nil && strings.TrimSpace(v) == ""
+}
+
+func inConf(cfg Config) string {
+	if cfg.ConfPath == "" {
+		return ""
+	}
+	return " in " + cfg.ConfPath
 }
 
 // configure reads the configuration, resolves monitor names and derives the

@@ -36,9 +36,9 @@ func ConnectKeyFile(ctx context.Context, cfg Config, keyFile string) (*Conn, err
 		c.Close()
 		return nil, fmt.Errorf("ceph: setting keyfile: %w", err)
 	}
-	if err := c.run(ctx, "ceph: connect as client."+user, r.Connect); err != nil {
+	if err := c.open(ctx, cfg, user); err != nil {
 		c.Close()
-		return nil, explain(err)
+		return nil, err
 	}
 	return c, nil
 }

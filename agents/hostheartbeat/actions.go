@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -16,7 +19,7 @@ import (
 // poll is how often start and stop look at the daemon while waiting.
 const poll = 50 * time.Millisecond
 
-func (a *agent) validate(_ context.Context, req *ocf.Request) error {
+func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	cfg, err := config(req)
 	if err != nil {
 		return err
@@ -26,27 +29,57 @@ func (a *agent) validate(_ context.Context, req *ocf.Request) error {
 	}
 	bin := req.String(pBinary)
 	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-		return ocf.Errorf(ocf.ErrInstalled, "%s is not an executable (kvmha_binary)", bin)
+		return ocf.Errorf(ocf.ErrInstalled, "%s: %q is not an executable", pBinary, agentlog.Clip(bin))
 	}
 	if strings.HasPrefix(cfg.WatchdogDevice, "/dev/") {
-		if _, err := os.Stat(cfg.WatchdogDevice); err != nil {
-			return ocf.Errorf(ocf.ErrInstalled, "watchdog device %s: %v (load softdog or a hardware driver, or set watchdog_device=none)", cfg.WatchdogDevice, err)
+		fi, err := os.Stat(cfg.WatchdogDevice)
+		switch {
+		case err != nil:
+			return ocf.Errorf(ocf.ErrInstalled, "%s: %v (load softdog or a hardware driver, or set watchdog_device=none)", pWatchdogDevice, agentlog.Clip(err.Error()))
+		case fi.Mode()&fs.ModeCharDevice == 0:
+			return ocf.ParamErrorf(pWatchdogDevice, "%q is %s, not a watchdog device", agentlog.Clip(cfg.WatchdogDevice), fileKind(fi.Mode()))
 		}
 	}
-	if k := cfg.CephKeyring; k != "" {
-		if _, err := os.Stat(k); err != nil {
-			return ocf.Errorf(ocf.ErrInstalled, "ceph_keyring: %v", err)
+	specs, _ := cfg.Validate()
+	rados := false
+	for _, s := range specs {
+		rados = rados || s.Scheme == heartbeat.SchemeRADOS
+	}
+	// librados reads these files itself, without a bound: a FIFO would hang the daemon.
+	if err := checkCephFile(pCephConf, cfg.CephConf, rados); err != nil {
+		return err
+	}
+	if cfg.CephKeyring != "" {
+		if err := checkCephFile(pCephKeyring, cfg.CephKeyring, true); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// checkCephFile checks a file librados is given: a regular file, and present when needed.
+func checkCephFile(param, path string, needed bool) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !needed:
+		return nil
+	case err != nil:
+		return ocf.Errorf(ocf.ErrInstalled, "%s: %v", param, agentlog.Clip(err.Error()))
+	case !fi.Mode().IsRegular():
+		return ocf.ParamErrorf(param, "%q is %s, not a file", agentlog.Clip(path), fileKind(fi.Mode()))
 	}
 	return nil
 }
 
 // daemonPID returns the pid of the running daemon, 0 when none runs; a pid
 // file naming a process that is gone gives died=true.
-func (a *agent) daemonPID(cfg *heartbeat.Config) (pid int, died bool, err error) {
-	pid, err = readPID(cfg.PIDPath())
-	if err != nil || pid == 0 {
-		return 0, false, err
+func (a *agent) daemonPID(ctx context.Context, cfg *heartbeat.Config) (pid int, died bool, err error) {
+	pid, err = readPID(ctx, cfg.PIDPath())
+	if err != nil {
+		return 0, false, fmt.Errorf("the daemon's pid file: %w", err)
+	}
+	if pid == 0 {
+		return 0, false, nil
 	}
 	if !a.sys.IsDaemon(pid) {
 		return 0, true, nil
@@ -60,14 +93,27 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		return err
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
-		return err
+		return ocf.ParamErrorf(pStateDir, "%v", agentlog.Clip(err.Error()))
 	}
-	pid, _, err := a.daemonPID(cfg)
+	pid, _, err := a.daemonPID(ctx, cfg)
 	if err != nil {
 		return err
 	}
+	rec, err := loadRecord(req)
+	if err != nil {
+		return err
+	}
+	if rec != nil && rec.PID != pid && a.ours(rec) {
+		// Pacemaker stops a resource before starting it with other parameters, and
+		// that stop ends the recorded daemon: this one outlived a failed stop.
+		return ocf.Errorf(ocf.ErrGeneric, "a heartbeat daemon this agent started (pid %d, state_dir %s) still runs: stop the resource first",
+			rec.PID, rec.StateDir)
+	}
 	if pid != 0 {
 		req.Log.Infof("the heartbeat daemon already runs (pid %d)", pid)
+		if err := a.record(req, cfg, pid); err != nil {
+			return err
+		}
 		return a.waitHealthy(ctx, req, cfg, pid, nil)
 	}
 	os.Remove(cfg.PIDPath())
@@ -81,7 +127,11 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		return fmt.Errorf("starting %s: %w", argv[0], err)
 	}
 	req.Log.Infof("heartbeat daemon started (pid %d): %s", pid, strings.Join(cfg.Backends, " "))
-	if err := a.waitHealthy(ctx, req, cfg, pid, exited); err != nil {
+	err = a.record(req, cfg, pid)
+	if err == nil {
+		err = a.waitHealthy(ctx, req, cfg, pid, exited)
+	}
+	if err != nil {
 		// Never leave a daemon that start gave up on: it has not armed a
 		// watchdog yet (it arms once healthy), so TERM ends it cleanly.
 		a.sys.Signal(pid, syscall.SIGTERM)
@@ -115,18 +165,50 @@ func (a *agent) waitHealthy(ctx context.Context, req *ocf.Request, cfg *heartbea
 	}
 }
 
+// stop ends the daemon of the configuration and the one this node's record names (they
+// differ when state_dir changed since start: Pacemaker stops with the new parameters).
 func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 	cfg, err := config(req)
 	if err != nil {
 		return err
 	}
-	pid, _, err := a.daemonPID(cfg)
+	var pids []int
+	rec, err := loadRecord(req)
+	switch {
+	case err != nil:
+		// The configuration still names the daemon through its pid file.
+		req.Log.Warnf("%v; stopping the daemon of this configuration", err)
+	case rec != nil && a.ours(rec):
+		pids = append(pids, rec.PID)
+	}
+	pid, _, err := a.daemonPID(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if pid == 0 {
-		os.Remove(cfg.PIDPath())
-		return nil
+	if rec != nil && rec.PID == pid && !slices.Contains(pids, pid) {
+		// The pid file is the recorded daemon's, which is gone: its pid now belongs to
+		// another process.
+		pid = 0
+	}
+	if pid != 0 && !slices.Contains(pids, pid) {
+		pids = append(pids, pid)
+	}
+	stopped, err := a.stopDaemons(ctx, req, pids, cfg.LogPath())
+	if err != nil || !stopped {
+		return err
+	}
+	os.Remove(cfg.PIDPath())
+	if rec != nil {
+		removePIDFile(ctx, rec.pidPath(), rec.PID)
+	}
+	return dropRecord(req)
+}
+
+// stopDaemons ends the daemons pids (each checked to be one just before), unless this
+// node lost quorum: then they keep running and stopped is false.
+func (a *agent) stopDaemons(ctx context.Context, req *ocf.Request, pids []int, logPath string) (stopped bool, err error) {
+	if len(pids) == 0 {
+		return true, nil
 	}
 	partitioned, why := a.sys.Partitioned(ctx)
 	req.Log.Infof("quorum check before stopping the heartbeat: %s", why)
@@ -136,9 +218,21 @@ func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 		// reading its slot (and feeding the watchdog only while healthy)
 		// until the fence message comes. A probe finds it again if the node
 		// rejoins unfenced.
-		req.Log.Warnf("this node lost quorum: the heartbeat daemon (pid %d) keeps running, so that this node can be fenced through it", pid)
-		return nil
+		req.Log.Warnf("this node lost quorum: the heartbeat daemon (pid %s) keeps running, so that this node can be fenced through it", pidString(pids))
+		return false, nil
 	}
+	for _, pid := range pids {
+		if err := a.terminate(ctx, req, pid); err != nil {
+			return false, err
+		}
+	}
+	req.Log.Infof("heartbeat daemon stopped: %s", lastLines(logPath, 1))
+	return true, nil
+}
+
+// terminate ends one daemon: TERM (its clean stop disarms the watchdog), KILL at the
+// deadline.
+func (a *agent) terminate(ctx context.Context, req *ocf.Request, pid int) error {
 	if err := a.sys.Signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
@@ -151,8 +245,6 @@ func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 		case <-time.After(poll):
 		}
 	}
-	os.Remove(cfg.PIDPath())
-	req.Log.Infof("heartbeat daemon stopped: %s", lastLines(cfg.LogPath(), 1))
 	return nil
 }
 
@@ -166,12 +258,12 @@ func (a *agent) waitGone(pid int) error {
 	return nil
 }
 
-func (a *agent) monitor(_ context.Context, req *ocf.Request) error {
+func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 	cfg, err := config(req)
 	if err != nil {
 		return err
 	}
-	pid, died, err := a.daemonPID(cfg)
+	pid, died, err := a.daemonPID(ctx, cfg)
 	switch {
 	case err != nil:
 		return err

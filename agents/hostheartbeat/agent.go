@@ -24,6 +24,8 @@ Defaults (interval 1 s, timeout 5 s, watchdog 5 s; fence_kvmha adds a 2 s margin
 
 While every backend takes the record, the node attribute storage_attribute is 1; it turns 0 as soon as one does not, so that location rules can move guests away before their I/O hangs.
 
+start records the daemon it launched (its pid, start time, state directory and configuration file) in HA_RSCTMP; stop ends the daemon of its parameters and the recorded one (only if that pid still is the same process), so a stop with parameters that became invalid or changed since start still ends exactly the daemon start launched, and drops the record. Without a record, such a stop succeeds: nothing can have started with them.
+
 stop in a partition without quorum (and not because this node shuts down) leaves the daemon running and says so: Pacemaker stops every resource there, but the daemon is how the quorate side fences this node, by a message or by staleness. stop may run crm_node and attrd_updater to find that out; monitor never forks.
 
 monitor: OCF_NOT_RUNNING without a daemon; OCF_ERR_GENERIC when the daemon died, is stuck (its state file is older than three intervals), lost the quorum of its backends, or is fencing the host; success otherwise (failing backends are logged).`
@@ -46,10 +48,11 @@ func newAgent(sys system) *ocf.Agent {
 			ocf.ActionStop:    30 * time.Second,
 			ocf.ActionMonitor: 10 * time.Second,
 		},
-		Monitors: []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 10 * time.Second}},
-		Start:    a.start,
-		Stop:     a.stop,
-		Monitor:  a.monitor,
-		Validate: a.validate,
+		Monitors:     []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 10 * time.Second}},
+		Start:        a.start,
+		Stop:         a.stop,
+		StopRecorded: a.stopRecorded,
+		Monitor:      a.monitor,
+		Validate:     a.validate,
 	}
 }

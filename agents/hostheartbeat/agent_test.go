@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,11 +33,15 @@ type fakeSystem struct {
 	ignoreTerm bool
 	// partitioned: this node lost quorum.
 	partitioned bool
+	// signalled lists the pids signals were sent to.
+	signalled []int
 }
 
 type fakeProc struct {
 	cancel context.CancelFunc
 	done   chan struct{}
+	// started is the process's start time (see system.StartTime).
+	started uint64
 }
 
 func newFakeSystem(t *testing.T) *fakeSystem {
@@ -81,7 +86,7 @@ func (s *fakeSystem) Spawn(argv []string, logPath string) (int, <-chan error, er
 	}
 	os.WriteFile(cfg.PIDPath(), []byte(fmt.Sprintf("%d\n", pid)), 0o644)
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &fakeProc{cancel: cancel, done: make(chan struct{})}
+	p := &fakeProc{cancel: cancel, done: make(chan struct{}), started: uint64(pid) * 100}
 	exited := make(chan error, 1)
 	go func() {
 		err := d.Run(ctx)
@@ -109,10 +114,22 @@ func (s *fakeSystem) IsDaemon(pid int) bool {
 	}
 }
 
+func (s *fakeSystem) StartTime(pid int) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.procs[pid]; p != nil {
+		return p.started, nil
+	}
+	return 0, syscall.ESRCH
+}
+
+func (s *fakeSystem) BootID() string { return "boot-1" }
+
 func (s *fakeSystem) Signal(pid int, sig syscall.Signal) error {
 	s.mu.Lock()
 	p := s.procs[pid]
 	ignore := s.ignoreTerm
+	s.signalled = append(s.signalled, pid)
 	s.mu.Unlock()
 	if p == nil {
 		return syscall.ESRCH
@@ -166,23 +183,28 @@ func newEnv(t *testing.T) *env {
 		"OCF_RESKEY_CRM_meta_on_node": "node1",
 		"OCF_RESKEY_CRM_meta_timeout": "10000",
 		"OCF_RESOURCE_INSTANCE":       "hb:0",
+		"HA_RSCTMP":                   filepath.Join(dir, "rsctmp"),
 	}}
 }
 
 func (e *env) run(action string, extra ...string) (int, string) {
 	e.t.Helper()
+	vars := maps.Clone(e.vars)
+	for _, kv := range extra { // extra variables override e.vars
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
 	var environ []string
-	for k, v := range e.vars {
+	for k, v := range vars {
 		environ = append(environ, k+"="+v)
 	}
-	environ = append(environ, extra...)
 	var out, errb bytes.Buffer
 	code := newAgent(e.sys).Main([]string{"HostHeartbeat", action}, environ, &out, &errb)
 	return code, errb.String()
 }
 
 func (e *env) pid() int {
-	pid, _ := readPID(filepath.Join(e.vars["OCF_RESKEY_state_dir"], "heartbeat.pid"))
+	pid, _ := readPID(context.Background(), filepath.Join(e.vars["OCF_RESKEY_state_dir"], "heartbeat.pid"))
 	return pid
 }
 
@@ -380,7 +402,7 @@ func TestHelpers(t *testing.T) {
 	p := filepath.Join(dir, "pid")
 	for content, want := range map[string]int{"": 0, "garbage": 0, "1": 0, " 42\n": 42} {
 		os.WriteFile(p, []byte(content), 0o644)
-		if got, err := readPID(p); got != want || err != nil {
+		if got, err := readPID(context.Background(), p); got != want || err != nil {
 			t.Errorf("%q: %d %v", content, got, err)
 		}
 	}

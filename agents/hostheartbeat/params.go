@@ -1,10 +1,13 @@
 package hostheartbeat
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -60,7 +63,8 @@ var params = []ocf.Param{
 		ShortDesc: "The kvmha command that runs the daemon"},
 }
 
-// config builds the daemon's configuration from the parameters.
+// config builds the daemon's configuration from the parameters. Every error is
+// ErrConfigured naming the parameter at fault.
 func config(req *ocf.Request) (*heartbeat.Config, error) {
 	node := req.Meta("on_node")
 	if node == "" {
@@ -74,13 +78,24 @@ func config(req *ocf.Request) (*heartbeat.Config, error) {
 	if libvirtURI == "none" {
 		libvirtURI = ""
 	}
+	var durs [3]heartbeat.Duration
+	for i, p := range []struct {
+		name string
+		max  time.Duration
+	}{{pInterval, heartbeat.MaxInterval}, {pTimeout, heartbeat.MaxTimeout}, {pWatchdogTimeout, heartbeat.MaxWatchdogTimeout}} {
+		d, err := seconds(req, p.name, p.max)
+		if err != nil {
+			return nil, err
+		}
+		durs[i] = d
+	}
 	cfg := &heartbeat.Config{
 		Node:             node,
 		Backends:         strings.Fields(strings.ReplaceAll(req.String(pBackends), ",", " ")),
-		Interval:         heartbeat.Duration(time.Duration(req.Int(pInterval)) * time.Second),
-		Timeout:          heartbeat.Duration(time.Duration(req.Int(pTimeout)) * time.Second),
+		Interval:         durs[0],
+		Timeout:          durs[1],
 		WatchdogDevice:   req.String(pWatchdogDevice),
-		WatchdogTimeout:  heartbeat.Duration(time.Duration(req.Int(pWatchdogTimeout)) * time.Second),
+		WatchdogTimeout:  durs[2],
 		SelfFence:        req.String(pSelfFence),
 		StorageAttribute: req.String(pAttribute),
 		CephConf:         req.String(pCephConf),
@@ -90,7 +105,80 @@ func config(req *ocf.Request) (*heartbeat.Config, error) {
 		StateDir:         req.String(pStateDir),
 	}
 	if _, err := cfg.Validate(); err != nil {
-		return nil, ocf.Errorf(ocf.ErrConfigured, "%v", err)
+		return nil, paramError(err)
+	}
+	if err := checkStateDir(cfg.StateDir); err != nil {
+		return nil, err
 	}
 	return cfg, nil
+}
+
+// seconds reads a whole-seconds parameter, refusing what would overflow a Duration (or
+// is merely absurd) before multiplying: 9999999999 s must be "too large", not a negative
+// duration.
+func seconds(req *ocf.Request, name string, max time.Duration) (heartbeat.Duration, error) {
+	n, limit := req.Int(name), int(max/time.Second)
+	switch {
+	case n > limit:
+		return 0, ocf.ParamErrorf(name, "%d seconds is too large (at most %d)", n, limit)
+	case n < 0:
+		return 0, ocf.ParamErrorf(name, "%d seconds is negative", n)
+	}
+	return heartbeat.Duration(time.Duration(n) * time.Second), nil
+}
+
+// paramError turns the configuration's validation errors into one ErrConfigured that
+// starts with the parameter at fault (the configuration's fields are named as the
+// parameters are) and goes on with every other problem found.
+func paramError(err error) error {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else {
+		errs = []error{err}
+	}
+	var fe *heartbeat.FieldError
+	if !errors.As(errs[0], &fe) {
+		return ocf.Errorf(ocf.ErrConfigured, "%v", err)
+	}
+	msgs := []string{fe.Err.Error()}
+	for _, e := range errs[1:] {
+		msgs = append(msgs, e.Error())
+	}
+	return ocf.ParamErrorf(fe.Field, "%s", strings.Join(msgs, "; "))
+}
+
+// checkStateDir refuses a state_dir that exists but is no directory (a file, a FIFO, a
+// device) or sits below one: no daemon can have been started with it, which makes stop
+// succeed and a probe say "not running", instead of failing on its pid file.
+func checkStateDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return ocf.ParamErrorf(pStateDir, "%v", agentlog.Clip(err.Error()))
+	case !fi.IsDir():
+		return ocf.ParamErrorf(pStateDir, "%q is not a directory (%s)", agentlog.Clip(dir), fileKind(fi.Mode()))
+	}
+	return nil
+}
+
+// fileKind names a file's type for messages.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "a special file"
 }

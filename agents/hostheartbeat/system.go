@@ -3,7 +3,9 @@ package hostheartbeat
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
@@ -22,6 +25,12 @@ type system interface {
 	Spawn(argv []string, logPath string) (pid int, exited <-chan error, err error)
 	// IsDaemon reports whether pid is a running heartbeat daemon.
 	IsDaemon(pid int) bool
+	// StartTime is when pid started (clock ticks after boot, /proc/PID/stat's starttime).
+	// With the boot id it tells the daemon start launched from a later process that was
+	// given the same pid.
+	StartTime(pid int) (uint64, error)
+	// BootID is the kernel's boot id ("" when unknown).
+	BootID() string
 	Signal(pid int, sig syscall.Signal) error
 	Now() time.Duration // BootTime
 	// Partitioned reports whether this node lost quorum without shutting
@@ -67,14 +76,43 @@ func (realSystem) IsDaemon(pid int) bool {
 }
 
 func isZombie(pid int) bool {
+	fields, err := statFields(pid)
+	return err != nil || fields[0] == "Z"
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name, which is in
+// parentheses and may hold anything (blanks, parentheses): fields[0] is the state (field
+// 3 of proc(5)), fields[19] the start time (field 22).
+func statFields(pid int) ([]string, error) {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return true
+		return nil, err
 	}
-	// The state follows the command name in parentheses, which may hold
-	// anything: look after the last ')'.
 	i := bytes.LastIndexByte(data, ')')
-	return i < 0 || i+2 >= len(data) || data[i+2] == 'Z'
+	if i < 0 {
+		return nil, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return nil, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields)+2)
+	}
+	return fields, nil
+}
+
+func (realSystem) StartTime(pid int) (uint64, error) {
+	fields, err := statFields(pid)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(fields[19], 10, 64)
+}
+
+func (realSystem) BootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
 }
 
 func (realSystem) Signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
@@ -111,10 +149,16 @@ func shuttingDown(out string) bool {
 	return v != "" && v != "0"
 }
 
+// pidFileTimeout bounds reading the pid file: the state directory is a parameter, and may
+// be on a mount that hangs.
+const pidFileTimeout = 2 * time.Second
+
 // readPID reads the daemon's pid file: 0 when there is none.
-func readPID(path string) (int, error) {
-	data, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
+func readPID(ctx context.Context, path string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, pidFileTimeout)
+	defer cancel()
+	data, err := files.Read(ctx, path, 64)
+	if errors.Is(err, fs.ErrNotExist) {
 		return 0, nil
 	}
 	if err != nil {

@@ -140,11 +140,13 @@ func ReadRecordOf(ctx context.Context, b Backend, node string) (*Record, error) 
 	if errors.Is(err, ErrEmpty) {
 		return nil, ErrNotFound
 	}
-	if err != nil {
-		return nil, err
+	if err == nil && r.Node != node {
+		err = badFrame("record of %q in the slot of %q", r.Node, node)
 	}
-	if r.Node != node {
-		return nil, badFrame("record of %q in the slot of %q", r.Node, node)
+	if err != nil {
+		// Say "corrupt" in words: a reader that only reports a failed read leaves the
+		// operator guessing between a missing record and a damaged one.
+		return nil, fmt.Errorf("corrupt record of %s: %w", node, err)
 	}
 	return r, nil
 }

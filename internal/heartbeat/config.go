@@ -1,16 +1,17 @@
 package heartbeat
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 // Config is what the daemon runs with. HostHeartbeat's start writes it to
@@ -61,8 +62,14 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // D is d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// Defaults. See the agent's documentation for why these values.
+// Defaults and bounds. See the agent's documentation for why these values.
 const (
+	MinInterval        = 100 * time.Millisecond
+	MaxInterval        = time.Minute
+	MaxTimeout         = 10 * time.Minute
+	MinWatchdogTimeout = time.Second
+	MaxWatchdogTimeout = 10 * time.Minute
+
 	DefaultInterval        = time.Second
 	DefaultTimeout         = 5 * time.Second
 	DefaultWatchdogTimeout = 5 * time.Second
@@ -84,40 +91,62 @@ const (
 	selfFenceExec    = "exec:"
 )
 
-// Validate checks the configuration and returns the parsed backends.
+// FieldError is a configuration error about one field. Field is the field's JSON name,
+// which is also the name of HostHeartbeat's parameter that sets it, so that the agent can
+// say which parameter to fix.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Validate checks the configuration and returns the parsed backends. Every error is a
+// *FieldError (several are joined).
 func (c *Config) Validate() ([]Spec, error) {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	wrap := func(field string, err error) {
+		if err != nil {
+			errs = append(errs, &FieldError{Field: field, Err: err})
+		}
+	}
 	if !ValidNodeName(c.Node) {
-		bad("node name %q: letters, digits, '.', '_' and '-', at most 64", agentlog.Clip(c.Node))
+		bad("node", "%q: letters, digits, '.', '_' and '-', at most 64", agentlog.Clip(c.Node))
 	}
 	specs, err := ParseBackends(strings.Join(c.Backends, " "))
-	if err != nil {
-		errs = append(errs, err)
-	}
+	wrap("backends", err)
 	iv, to, wd := c.Interval.D(), c.Timeout.D(), c.WatchdogTimeout.D()
 	switch {
-	case iv < 100*time.Millisecond || iv > time.Minute:
-		bad("interval %s not in 100ms..1m", iv)
+	case iv < MinInterval:
+		bad("interval", "%s is too short (at least %s)", iv, MinInterval)
+	case iv > MaxInterval:
+		bad("interval", "%s is too long (at most %s)", iv, MaxInterval)
+	case to > MaxTimeout:
+		bad("timeout", "%s is too long (at most %s)", to, MaxTimeout)
 	case to < 2*iv:
-		bad("timeout %s must be at least twice the interval %s", to, iv)
-	case to > 10*time.Minute:
-		bad("timeout %s is longer than 10m", to)
+		bad("timeout", "%s must be at least twice the interval %s", to, iv)
 	}
-	if c.WatchdogDevice != "none" && (wd < time.Second || wd > 10*time.Minute) {
-		bad("watchdog timeout %s not in 1s..10m", wd)
+	if c.WatchdogDevice != "none" {
+		switch {
+		case wd < MinWatchdogTimeout:
+			bad("watchdog_timeout", "%s is too short (at least %s)", wd, MinWatchdogTimeout)
+		case wd > MaxWatchdogTimeout:
+			bad("watchdog_timeout", "%s is too long (at most %s)", wd, MaxWatchdogTimeout)
+		}
 	}
-	if _, err := parseWatchdog(c.WatchdogDevice); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := parseSelfFence(c.SelfFence); err != nil {
-		errs = append(errs, err)
-	}
+	_, err = parseWatchdog(c.WatchdogDevice)
+	wrap("watchdog_device", err)
+	_, err = parseSelfFence(c.SelfFence)
+	wrap("self_fence", err)
 	if c.StorageAttribute != "" && !attrNameRE.MatchString(c.StorageAttribute) {
-		bad("storage attribute %q: letters, digits, '_', '-', '.' and ':'", agentlog.Clip(c.StorageAttribute))
+		bad("storage_attribute", "%q: letters, digits, '_', '-', '.' and ':'", agentlog.Clip(c.StorageAttribute))
 	}
 	if !filepath.IsAbs(c.StateDir) {
-		bad("state directory %q must be an absolute path", agentlog.Clip(c.StateDir))
+		bad("state_dir", "%q must be an absolute path", agentlog.Clip(c.StateDir))
 	}
 	return specs, errors.Join(errs...)
 }
@@ -134,49 +163,33 @@ func StatePath(dir string) string { return filepath.Join(dir, "heartbeat.state")
 // ConfigPathIn is the configuration file in dir.
 func ConfigPathIn(dir string) string { return filepath.Join(dir, "heartbeat.conf") }
 
-// WriteConfig writes c to its ConfigPath atomically, mode 0600.
+// Write writes c to its ConfigPath atomically and durably, mode 0600.
 func (c *Config) Write() error {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(c.ConfigPath(), append(data, '\n'), 0o600)
+	return files.WriteAtomic(c.ConfigPath(), append(data, '\n'), 0o600)
 }
 
-// ReadConfig reads a configuration file.
+// Bounds of a configuration read: the file is a few hundred bytes; the path may come from
+// an operator's flag (a FIFO, /dev/zero, a file on a hung mount).
+const (
+	maxConfigSize     = 1 << 20
+	configReadTimeout = 5 * time.Second
+)
+
+// ReadConfig reads a configuration file: a regular file of at most 1 MiB, read within 5 s.
 func ReadConfig(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	ctx, cancel := context.WithTimeout(context.Background(), configReadTimeout)
+	defer cancel()
+	data, err := files.Read(ctx, path, maxConfigSize)
 	if err != nil {
 		return nil, err
-	}
-	if len(data) > 1<<20 {
-		return nil, fmt.Errorf("%s: too large", path)
 	}
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &c, nil
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it over path, so readers see the old or the new content, never a part.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

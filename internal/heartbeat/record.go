@@ -47,7 +47,7 @@ const (
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // ErrBadFrame is wrapped by every decoding error.
-var ErrBadFrame = errors.New("heartbeat: bad frame")
+var ErrBadFrame = errors.New("bad frame")
 
 func badFrame(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrBadFrame, fmt.Sprintf(format, args...))

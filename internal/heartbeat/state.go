@@ -1,10 +1,12 @@
 package heartbeat
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 // State is what the daemon publishes in its state file after every beat:
@@ -57,18 +59,27 @@ type PeerState struct {
 	Record    *Record    `json:"record,omitempty"`
 }
 
-// WriteState publishes s in dir.
+// WriteState publishes s in dir, atomically and durably.
 func WriteState(dir string, s *State) error {
 	data, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(StatePath(dir), data, 0o644)
+	return files.WriteAtomic(StatePath(dir), data, 0o644)
 }
 
-// ReadState reads the state file in dir.
+// Bounds of a state read. The state holds the peers' records (at most RecordSize each);
+// the directory may be a parameter or flag pointing anywhere.
+const (
+	maxStateSize     = 8 << 20
+	stateReadTimeout = 2 * time.Second
+)
+
+// ReadState reads the state file in dir: a regular file, bounded in size and time.
 func ReadState(dir string) (*State, error) {
-	data, err := os.ReadFile(StatePath(dir))
+	ctx, cancel := context.WithTimeout(context.Background(), stateReadTimeout)
+	defer cancel()
+	data, err := files.Read(ctx, StatePath(dir), maxStateSize)
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,11 @@
 package heartbeat
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -147,7 +151,7 @@ type Verdict struct {
 func (w *Watch) Verdict(margin time.Duration) Verdict {
 	latest := w.Latest()
 	if latest == nil {
-		return Verdict{Reason: fmt.Sprintf("no record of %s on any backend", w.node)}
+		return Verdict{Reason: w.noRecord()}
 	}
 	v := Verdict{Known: true}
 	if tg := w.target; tg != nil && tg.Boot != "" {
@@ -194,6 +198,28 @@ func (w *Watch) Verdict(margin time.Duration) Verdict {
 	}
 	v.Reason = fmt.Sprintf("%s: stale for %s on %d of the %d backends needed", w.node, limit, stale, need)
 	return v
+}
+
+// noRecord says why no record of the host was read: none on any backend, or some were
+// corrupt or could not be read (which is not the same as none: the host may be alive).
+func (w *Watch) noRecord() string {
+	var corrupt, failed []string
+	for _, uri := range slices.Sorted(maps.Keys(w.tracks)) {
+		switch err := w.tracks[uri].err; {
+		case err == nil || errors.Is(err, ErrNotFound):
+		case errors.Is(err, ErrBadFrame):
+			corrupt = append(corrupt, uri+": "+err.Error())
+		default:
+			failed = append(failed, uri+": "+err.Error())
+		}
+	}
+	switch {
+	case len(corrupt) > 0:
+		return fmt.Sprintf("no readable record of %s: %s", w.node, strings.Join(append(corrupt, failed...), "; "))
+	case len(failed) > 0:
+		return fmt.Sprintf("no record of %s could be read: %s", w.node, strings.Join(failed, "; "))
+	}
+	return fmt.Sprintf("no record of %s on any backend", w.node)
 }
 
 func orUnknown(s string) string {

@@ -1,0 +1,117 @@
+package heartbeat
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/files"
+)
+
+// A corrupt record is reported as corrupt, by every reader: ReadRecordOf's error, a
+// fencer's verdict, not "no record".
+func TestCorruptRecordSaysSo(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemoryStore("mem://a")
+	v := store.View()
+	data, _ := EncodeRecord(testRecord())
+	data[len(data)-2] ^= 0xff // the payload no longer matches its checksum
+	store.PutRecord(testRecord().Node, data)
+	_, err := ReadRecordOf(ctx, v, testRecord().Node)
+	if !errors.Is(err, ErrBadFrame) || !strings.Contains(err.Error(), "corrupt record of "+testRecord().Node) {
+		t.Fatalf("ReadRecordOf: %v", err)
+	}
+	f := &Fencer{Backends: []Backend{v}}
+	verdict := f.Observe(ctx, testRecord().Node)
+	if verdict.Known || verdict.Dead || !strings.Contains(verdict.Reason, "corrupt") || strings.Contains(verdict.Reason, "no record of") {
+		t.Fatalf("verdict on a corrupt record: %+v", verdict)
+	}
+	if _, err := f.Fence(ctx, testRecord().Node, CmdOff, nopLogger{}); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("fencing a host whose record is corrupt: %v", err)
+	}
+	rec, errs := ReadNewest(ctx, []Backend{v}, testRecord().Node)
+	if rec != nil || len(errs) != 1 || !strings.Contains(errs[0].Error(), "corrupt") {
+		t.Fatalf("ReadNewest: %v %v", rec, errs)
+	}
+
+	// A failed read is not "no record" either.
+	w := NewWatch("node2")
+	w.Observe("b://", nil, errors.New("EIO"), 0, 0)
+	w.Observe("a://", nil, ErrNotFound, 0, 0)
+	if r := w.Verdict(0).Reason; r != "no record of node2 could be read: b://: EIO" {
+		t.Fatalf("failed read: %s", r)
+	}
+	w.Observe("c://", nil, badFrame("no magic"), 0, 0)
+	if r := w.Verdict(0).Reason; r != "no readable record of node2: c://: bad frame: no magic; b://: EIO" {
+		t.Fatalf("corrupt and failed: %s", r)
+	}
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Infof(string, ...any)  {}
+func (nopLogger) Warnf(string, ...any)  {}
+func (nopLogger) Errorf(string, ...any) {}
+
+// Every validation error is a FieldError naming the configuration field, which is the
+// agent's parameter of the same name.
+func TestValidateNamesTheField(t *testing.T) {
+	for field, f := range map[string]func(c *Config){
+		"node":              func(c *Config) { c.Node = "a b" },
+		"backends":          func(c *Config) { c.Backends = []string{"-1"} },
+		"interval":          func(c *Config) { c.Interval = 0 },
+		"timeout":           func(c *Config) { c.Timeout = Duration(time.Hour) },
+		"watchdog_device":   func(c *Config) { c.WatchdogDevice = "watchdog0" },
+		"watchdog_timeout":  func(c *Config) { c.WatchdogTimeout = Duration(time.Hour) },
+		"self_fence":        func(c *Config) { c.SelfFence = "halt" },
+		"storage_attribute": func(c *Config) { c.StorageAttribute = "a b" },
+		"state_dir":         func(c *Config) { c.StateDir = "relative" },
+	} {
+		c := testConfig(t, 1)
+		f(&c)
+		_, err := c.Validate()
+		var fe *FieldError
+		if !errors.As(err, &fe) || fe.Field != field || !strings.HasPrefix(err.Error(), field+": ") {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	c := testConfig(t, 1)
+	c.Interval = Duration(2 * time.Minute)
+	if _, err := c.Validate(); err == nil || !strings.Contains(err.Error(), "interval: 2m0s is too long (at most 1m0s)") {
+		t.Errorf("long interval: %v", err)
+	}
+}
+
+// A configuration path that is a FIFO, a device or a directory is refused at once, and a
+// huge file is not read whole: "kvmha heartbeat run --config /dev/zero" must not grow.
+func TestReadConfigOfHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, "/dev/zero", dir} {
+		start := time.Now()
+		if _, err := ReadConfig(p); !errors.Is(err, files.ErrNotRegular) || time.Since(start) > time.Second {
+			t.Errorf("%s: %v after %s", p, err, time.Since(start))
+		}
+	}
+	big := filepath.Join(dir, "big")
+	os.WriteFile(big, make([]byte, maxConfigSize+1), 0o600)
+	if _, err := ReadConfig(big); !errors.Is(err, files.ErrTooLarge) {
+		t.Errorf("big: %v", err)
+	}
+	if _, err := ReadState(fifo); err == nil {
+		t.Error("read a state in a FIFO's directory")
+	}
+	os.Mkdir(filepath.Join(dir, "st"), 0o755)
+	syscall.Mkfifo(StatePath(filepath.Join(dir, "st")), 0o600)
+	if _, err := ReadState(filepath.Join(dir, "st")); !errors.Is(err, files.ErrNotRegular) {
+		t.Errorf("state FIFO: %v", err)
+	}
+}

@@ -36,7 +36,7 @@ func (v *vd) monitor(ctx context.Context, req *ocf.Request) error {
 func (v *vd) monitorRecorded(ctx context.Context, req *ocf.Request) error {
 	rec, ok, err := v.loadRecord(req, v.fallbackURI(req))
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell whether the domain runs", v.unusable, err)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell whether the domain runs: %v, and %v", v.unusable, err)
 	}
 	if !ok {
 		return v.unusable
@@ -107,7 +107,7 @@ func (v *vd) monitorTarget(ctx context.Context, req *ocf.Request, s settings) (t
 	rec, ok, rerr := v.loadRecord(req, s.uri)
 	switch {
 	case rerr != nil:
-		return target{}, ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell whether the domain runs", err, rerr)
+		return target{}, ocf.Errorf(ocf.ErrGeneric, "cannot tell whether the domain runs: %v, and %v", err, rerr)
 	case ok:
 		req.Log.Warnf("%v; checking domain %s on %s, which this node started", err, rec.Name, rec.URI)
 		return rec.target(), nil
@@ -145,7 +145,7 @@ func (v *vd) checkRunning(ctx context.Context, req *ocf.Request, s settings, h h
 func (v *vd) monitorWithoutLibvirt(req *ocf.Request, t target, cause error) error {
 	uri := agentlog.Clip(t.uri)
 	if why := v.whyNotLocal(t); why != "" {
-		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot tell whether domain %s runs: %s", uri, cause, t.name, why)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell whether domain %s runs: libvirtd %s does not answer, and %s (%v)", t.name, uri, why, cause)
 	}
 	pids, err := v.qemu.Find(t.name, t.uuid)
 	if err != nil {

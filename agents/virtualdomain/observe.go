@@ -31,14 +31,15 @@ func targetOf(df *domainFile, uri string) target {
 }
 
 // whyNotLocal says why this host's process table cannot tell whether the
-// domain runs, "" when it can: a qemu/kvm domain of a libvirtd on this host
+// domain runs (to follow "libvirtd URI does not answer, and"), "" when it
+// can: a qemu/kvm domain of a libvirtd on this host
 // runs as a qemu process here, which the agent finds in /proc without
 // libvirtd. Another domain type has no such process; a domain of a remote
 // libvirtd has its qemu on that host, so finding none here proves nothing.
 func (v *vd) whyNotLocal(t target) string {
 	if t.recorded {
 		if !t.localQemu {
-			return "this node's record says it does not run as a qemu process of this host"
+			return "this node's record says its qemu is not on this host"
 		}
 		return ""
 	}
@@ -46,11 +47,11 @@ func (v *vd) whyNotLocal(t target) string {
 		switch t.file.cfg.Type {
 		case "kvm", "qemu", "":
 		default:
-			return fmt.Sprintf("it is a domain of type %s, which runs no qemu process", agentlog.Clip(t.file.cfg.Type))
+			return fmt.Sprintf("a domain of type %s runs no qemu process", agentlog.Clip(t.file.cfg.Type))
 		}
 	}
 	if !v.isLocalURI(t.uri) {
-		return fmt.Sprintf("libvirtd %s is not on this host, and neither is the domain's qemu process", agentlog.Clip(t.uri))
+		return "its qemu runs on that host, not this one"
 	}
 	return ""
 }

@@ -53,7 +53,7 @@ func (v *vd) stop(ctx context.Context, req *ocf.Request) error {
 func (v *vd) stopRecorded(ctx context.Context, req *ocf.Request) error {
 	rec, ok, err := v.loadRecord(req, v.fallbackURI(req))
 	if err != nil {
-		return ocf.Errorf(ocf.ErrGeneric, "%v: cannot tell which domain to stop", err)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell which domain to stop: %v", err)
 	}
 	if !ok {
 		req.Log.Infof("this node has no record of a domain of this resource: it is stopped")
@@ -80,7 +80,7 @@ func (v *vd) whatToStop(ctx context.Context, req *ocf.Request, s settings) ([]ta
 	if cfgErr != nil {
 		switch {
 		case recErr != nil:
-			return nil, ocf.Errorf(ocf.ErrGeneric, "%v, and %v: cannot tell which domain to stop", cfgErr, recErr)
+			return nil, ocf.Errorf(ocf.ErrGeneric, "cannot tell which domain to stop: %v, and %v", cfgErr, recErr)
 		case recorded:
 			req.Log.Warnf("%v; stopping domain %s on %s, which this node started", cfgErr, rec.Name, rec.URI)
 			return []target{rec.target()}, nil
@@ -261,8 +261,8 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 // itself (SIGTERM, then SIGKILL), as destroy would.
 func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request, s settings, t target, cause error) error {
 	if why := v.whyNotLocal(t); why != "" {
-		return ocf.Errorf(ocf.ErrGeneric, "libvirtd (%s) does not answer (%v); cannot stop domain %s, and cannot tell whether it runs: %s",
-			agentlog.Clip(t.uri), cause, t.name, why)
+		return ocf.Errorf(ocf.ErrGeneric, "cannot stop domain %s: libvirtd %s does not answer, and %s (%v)",
+			t.name, agentlog.Clip(t.uri), why, cause)
 	}
 	req.Log.Warnf("libvirtd (%s) does not answer: %v", agentlog.Clip(t.uri), cause)
 	for {

@@ -46,11 +46,12 @@ func New(sys *System) *ocf.Agent {
 			ocf.ActionMonitor: 20 * time.Second,
 			ocf.ActionReload:  90 * time.Second,
 		},
-		Monitors: []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 20 * time.Second}},
-		Start:    a.start,
-		Stop:     a.stop,
-		Monitor:  a.monitor,
-		Reload:   a.reload,
-		Validate: a.validate,
+		Monitors:     []ocf.MonitorOp{{Interval: 10 * time.Second, Timeout: 20 * time.Second}},
+		Start:        a.start,
+		Stop:         a.stop,
+		StopRecorded: a.stopRecorded,
+		Monitor:      a.monitor,
+		Reload:       a.reload,
+		Validate:     a.validate,
 	}
 }

@@ -40,17 +40,17 @@ func TestCorosyncNodeErrors(t *testing.T) {
 		{node("  nodeid: 1\n  ring0_addr: 10.0.0.1\n"), "line 2: node has no name"},
 		{node("  name: node1\n  nodeid: 1\n  ring1_addr: 10.0.0.1\n"), "node node1 has no ring0_addr"},
 		{node("  name: node1\n  nodeid: 1\n  ring0_addr: nowhere\n"), "cannot resolve ring0_addr nowhere"},
-		{"totem {\n cluster_name: x\n}\n", "has no nodelist"},
+		{"totem {\n cluster_name: x\n}\n", "no nodelist, which nodes_from=corosync needs"},
 		{node("  name: node1\n  nodeid: 1\n  ring0_addr: 10.0.0.1\n") + node("  name: node2\n  nodeid: 1\n  ring0_addr: 10.0.0.2\n"),
 			"nodes node1 and node2 share number 1"},
 		{"nodelist {\n", "section nodelist is not closed"},
 	} {
 		h := newFakeHost(t)
 		h.write("etc/corosync/corosync.conf", tc.conf)
-		h.expect(h.run("validate-all", fromCoro...), int(ocf.ErrArgs), tc.want)
+		h.expect(h.run("validate-all", fromCoro...), int(ocf.ErrConfigured), "corosync_conf: ", tc.want)
 	}
 	h := newFakeHost(t)
-	h.expect(h.run("validate-all", fromCoro...), int(ocf.ErrInstalled), "corosync_conf "+h.path("etc/corosync/corosync.conf")+" does not exist")
+	h.expect(h.run("validate-all", fromCoro...), int(ocf.ErrInstalled), "corosync_conf: ", "does not exist on this node")
 }
 
 // TestManageClusterConf: start writes the cluster into cluster.conf for
@@ -84,7 +84,7 @@ func TestManageClusterConf(t *testing.T) {
 	}
 	// a file that does not parse is not overwritten
 	h.write("etc/ocfs2/cluster.conf", "\tbroken = yes\n")
-	h.expect(h.run("start", params...), int(ocf.ErrArgs), "will not rewrite")
+	h.expect(h.run("start", params...), int(ocf.ErrConfigured), "cluster_conf: will not rewrite")
 	// no file yet: created with its folder
 	must(os.RemoveAll(h.path("etc/ocfs2")))
 	h.expect(h.run("start", params...), 0)

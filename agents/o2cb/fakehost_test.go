@@ -79,6 +79,9 @@ func newFakeHost(t *testing.T) *fakeHost {
 
 func (h *fakeHost) path(p string) string { return filepath.Join(h.dir, p) }
 
+// recordPath is the agent's record of the resource the harness runs, o2cb:0.
+func (h *fakeHost) recordPath() string { return h.path("run/resource-agents/kvmha-o2cb-o2cb:0.record") }
+
 func (h *fakeHost) write(p, data string) {
 	h.t.Helper()
 	must(os.MkdirAll(filepath.Dir(h.path(p)), 0o755))
@@ -172,7 +175,8 @@ type result struct {
 func (h *fakeHost) run(action string, params ...string) result {
 	h.t.Helper()
 	var env []string // the first of duplicate variables wins: extra ones go first
-	defaults := []string{"OCF_RESOURCE_INSTANCE=o2cb:0", "OCF_RESOURCE_TYPE=o2cb", "OCF_RESKEY_CRM_meta_on_node=node1"}
+	defaults := []string{"OCF_RESOURCE_INSTANCE=o2cb:0", "OCF_RESOURCE_TYPE=o2cb", "OCF_RESKEY_CRM_meta_on_node=node1",
+		"HA_RSCTMP=" + h.path("run/resource-agents")}
 	values := map[string]string{
 		pCluster: "lab", pClusterConf: h.path("etc/ocfs2/cluster.conf"),
 		pCorosyncConf: h.path("etc/corosync/corosync.conf"), pDLMFSDir: h.path("dlm"),

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/ocfs2disk"
@@ -34,6 +36,7 @@ type region struct {
 // have been made for global heartbeat, else the kernel would heartbeat on a
 // volume other nodes do not watch.
 func (a *agent) resolveRegions(ctx context.Context, l *layout) ([]region, error) {
+	param := l.DevicesParam
 	if l.HeartbeatMode != o2cbconf.HeartbeatGlobal {
 		return nil, nil
 	}
@@ -50,15 +53,16 @@ func (a *agent) resolveRegions(ctx context.Context, l *layout) ([]region, error)
 			}
 			dev = found
 		}
-		r, v, err := a.sys.readRegion(dev)
+		r, v, err := a.sys.readRegion(dev, param)
 		if err != nil {
 			return nil, err
 		}
 		switch {
 		case v.ClusterStack != "o2cb" || v.ClusterName != l.Name:
-			return nil, ocf.Errorf(ocf.ErrArgs, "heartbeat volume %s belongs to cluster %q (stack %q), not to O2CB cluster %s", dev, v.ClusterName, v.ClusterStack, l.Name)
+			return nil, ocf.ParamErrorf(param, "heartbeat volume belongs to cluster %q (stack %q), not to O2CB cluster %s: %s",
+				agentlog.Clip(v.ClusterName), agentlog.Clip(v.ClusterStack), l.Name, agentlog.Clip(dev))
 		case !v.GlobalHeartbeat:
-			return nil, ocf.Errorf(ocf.ErrArgs, "heartbeat volume %s was not made for global heartbeat (mkfs.ocfs2 --global-heartbeat)", dev)
+			return nil, ocf.ParamErrorf(param, "heartbeat volume was not made for global heartbeat (mkfs.ocfs2 --global-heartbeat): %s", agentlog.Clip(dev))
 		case !filepath.IsAbs(d) && !strings.EqualFold(d, r.UUID):
 			return nil, fmt.Errorf("volume %s has UUID %s, not %s", dev, r.UUID, d)
 		}
@@ -67,26 +71,27 @@ func (a *agent) resolveRegions(ctx context.Context, l *layout) ([]region, error)
 	return regions, nil
 }
 
-// readRegion reads a volume's superblock and heartbeat location.
-func (s *System) readRegion(dev string) (region, *ocfs2disk.Volume, error) {
+// readRegion reads a volume's superblock and heartbeat location; param names where the
+// device came from, for messages.
+func (s *System) readRegion(dev, param string) (region, *ocfs2disk.Volume, error) {
 	f, err := s.OpenDevice(dev, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return region{}, nil, ocf.Errorf(ocf.ErrInstalled, "heartbeat device %s does not exist on this node", dev)
+			return region{}, nil, ocf.Errorf(ocf.ErrInstalled, "%s: heartbeat device %s does not exist on this node", param, agentlog.Clip(dev))
 		}
-		return region{}, nil, fmt.Errorf("cannot open heartbeat device %s: %w", dev, err)
+		return region{}, nil, fmt.Errorf("%s: cannot open heartbeat device %s: %w", param, agentlog.Clip(dev), unwrapPath(err))
 	}
 	defer f.Close()
 	v, err := ocfs2disk.Read(f)
 	if err != nil {
-		return region{}, nil, ocf.Errorf(ocf.ErrArgs, "heartbeat device %s: %v", dev, err)
+		return region{}, nil, ocf.ParamErrorf(param, "%v: %s", err, agentlog.Clip(dev))
 	}
 	sector, err := s.SectorSize(f)
 	if err != nil {
 		return region{}, nil, fmt.Errorf("cannot get the sector size of %s: %w", dev, err)
 	}
 	if sector < 512 || sector > v.BlockSize || sector&(sector-1) != 0 {
-		return region{}, nil, ocf.Errorf(ocf.ErrArgs, "heartbeat device %s has %d-byte sectors, which its %d-byte blocks cannot hold", dev, sector, v.BlockSize)
+		return region{}, nil, ocf.ParamErrorf(param, "heartbeat device has %d-byte sectors, which its %d-byte blocks cannot hold: %s", sector, v.BlockSize, agentlog.Clip(dev))
 	}
 	return region{
 		UUID:       v.UUID,
@@ -223,34 +228,41 @@ func sectorSize(f *os.File) (int, error) {
 
 // writeClusterConf puts the layout into cluster.conf for ocfs2-tools,
 // keeping other clusters, and only when it changed.
-func writeClusterConf(file string, l *layout, regions []region, log *ocf.Logger) error {
+func writeClusterConf(ctx context.Context, file string, l *layout, regions []region, log *ocf.Logger) error {
 	want := l.Cluster
 	want.Regions = nil
 	for _, r := range regions {
 		want.Regions = append(want.Regions, r.UUID)
 	}
 	f := &o2cbconf.File{}
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile(ctx, pClusterConf, file)
 	switch {
 	case err == nil:
 		if f, err = o2cbconf.Parse(data); err != nil {
-			return ocf.Errorf(ocf.ErrArgs, "will not rewrite %s, which does not parse: %v", file, err)
+			return ocf.ParamErrorf(pClusterConf, "will not rewrite a file that does not parse: %v (%s)", err, agentlog.Clip(file))
 		}
 		if cur, err := f.Cluster(l.Name); err == nil && cur.Equal(&want) {
 			return nil
 		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("cannot read %s: %w", file, err)
+	case ocf.CodeOf(err) != ocf.ErrInstalled || fileExists(file):
+		// Only a missing file is written afresh; an unreadable one is not overwritten.
+		return err
 	}
 	if err := f.SetCluster(&want); err != nil {
-		return ocf.Errorf(ocf.ErrArgs, "cannot describe cluster %s in %s: %v", l.Name, file, err)
+		return ocf.ParamErrorf(pClusterConf, "cannot describe cluster %s in %s: %v", l.Name, agentlog.Clip(file), err)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("cannot create %s: %w", filepath.Dir(file), err)
+		return fmt.Errorf("%s: cannot create %s: %w", pClusterConf, agentlog.Clip(filepath.Dir(file)), unwrapPath(err))
 	}
-	if err := writeFileAtomic(file, f.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("cannot write %s: %w", file, err)
+	if err := files.WriteAtomic(file, f.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("%s: cannot write %s: %w", pClusterConf, agentlog.Clip(file), unwrapPath(err))
 	}
 	log.Infof("wrote cluster %s (%d nodes) to %s", l.Name, len(want.Nodes), file)
 	return nil
+}
+
+// fileExists reports whether path exists (anything that is not "does not exist" counts).
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return !errors.Is(err, fs.ErrNotExist)
 }

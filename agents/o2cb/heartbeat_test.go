@@ -116,15 +116,15 @@ func TestGlobalHeartbeatErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{other, int(ocf.ErrArgs), `belongs to cluster "elsewhere"`},
-		{local, int(ocf.ErrArgs), "was not made for global heartbeat"},
-		{h.path("dev/zeros"), int(ocf.ErrArgs), "not an OCFS2 volume"},
-		{h.path("dev/missing"), int(ocf.ErrInstalled), "does not exist on this node"},
+		{other, int(ocf.ErrConfigured), `heartbeat_devices: heartbeat volume belongs to cluster "elsewhere"`},
+		{local, int(ocf.ErrConfigured), "heartbeat_devices: heartbeat volume was not made for global heartbeat"},
+		{h.path("dev/zeros"), int(ocf.ErrConfigured), "not an OCFS2 volume"},
+		{h.path("dev/missing"), int(ocf.ErrInstalled), "heartbeat_devices: heartbeat device"},
 	} {
 		h.expect(h.run("start", global, pHBDevices+"="+tc.dev), tc.code, tc.want)
 	}
 	h.sys.SectorSize = func(*os.File) (int, error) { return 8192, nil }
-	h.expect(h.run("start", global, pHBDevices+"="+good), int(ocf.ErrArgs), "has 8192-byte sectors")
+	h.expect(h.run("start", global, pHBDevices+"="+good), int(ocf.ErrConfigured), "heartbeat_devices: heartbeat device has 8192-byte sectors")
 	h.sys.SectorSize = func(*os.File) (int, error) { return 512, nil }
 	h.cfs.errs["write:cluster/lab/heartbeat/"+uuid+"/dev"] = errno("write", "dev", 22)
 	h.expect(h.run("start", global, pHBDevices+"="+good), 1, "cannot start heartbeat region "+uuid)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/corosyncconf"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -22,13 +24,15 @@ type layout struct {
 	// Devices are the global heartbeat regions as configured: device paths
 	// or volume UUIDs (cluster.conf lists UUIDs).
 	Devices []string
-	// Source names where the node list came from, for messages.
-	Source string
+	// Source names where the node list came from, for messages; SourceParam is the
+	// parameter naming that file, and DevicesParam the one Devices came from.
+	Source, SourceParam, DevicesParam string
 }
 
 // loadLayout builds the layout from the configured source. Its errors carry
-// exit codes: a missing file is ErrInstalled and a bad one ErrArgs - both
-// are about this node's files, so Pacemaker may try another node - and a
+// exit codes: a missing file is ErrInstalled (this node lacks it, so Pacemaker
+// may try another node); a file that is no configuration, or one that does not
+// describe this cluster and node, is ErrConfigured naming the parameter; a
 // probe turns either into "not running".
 func (a *agent) loadLayout(ctx context.Context, req *ocf.Request, s settings) (*layout, error) {
 	var l *layout
@@ -37,7 +41,7 @@ func (a *agent) loadLayout(ctx context.Context, req *ocf.Request, s settings) (*
 	case fromCorosync:
 		l, err = a.layoutFromCorosync(ctx, s)
 	default:
-		l, err = layoutFromClusterConf(s)
+		l, err = layoutFromClusterConf(ctx, s)
 	}
 	if err != nil {
 		return nil, err
@@ -47,9 +51,10 @@ func (a *agent) loadLayout(ctx context.Context, req *ocf.Request, s settings) (*
 	}
 	if len(s.hbDevices) > 0 {
 		l.Devices = s.hbDevices
+		l.DevicesParam = pHBDevices
 	}
 	if l.HeartbeatMode == o2cbconf.HeartbeatGlobal && len(l.Devices) == 0 {
-		return nil, ocf.Errorf(ocf.ErrArgs, "global heartbeat needs regions: %s lists none for cluster %s and %s is unset", l.Source, s.cluster, pHBDevices)
+		return nil, ocf.ParamErrorf(pHBDevices, "global heartbeat needs regions: %s lists none for cluster %s and %s is unset", l.Source, s.cluster, pHBDevices)
 	}
 	if l.HeartbeatMode == o2cbconf.HeartbeatLocal {
 		l.Devices = nil
@@ -66,64 +71,92 @@ func (a *agent) loadLayout(ctx context.Context, req *ocf.Request, s settings) (*
 	return l, nil
 }
 
-func readConfigFile(param, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+// Bounds on reading the configuration files the parameters name: real ones are a few
+// kilobytes, and a read that takes longer than configReadTimeout is a hung mount.
+const (
+	maxConfigSize     = 1 << 20
+	configReadTimeout = 5 * time.Second
+)
+
+// readConfigFile reads the file a parameter names: a regular file of at most
+// maxConfigSize, before ctx (and configReadTimeout) ends. A FIFO, a device or a folder is
+// refused at once, never waited for or read without end.
+func readConfigFile(ctx context.Context, param, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, configReadTimeout)
+	defer cancel()
+	data, err := files.Read(ctx, path, maxConfigSize)
 	switch {
+	case err == nil:
+		return data, nil
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, ocf.Errorf(ocf.ErrInstalled, "%s %s does not exist on this node", param, path)
-	case err != nil:
-		return nil, ocf.Errorf(ocf.ErrArgs, "cannot read %s: %v", path, err)
+		return nil, ocf.Errorf(ocf.ErrInstalled, "%s: %s does not exist on this node", param, agentlog.Clip(path))
+	case errors.Is(err, files.ErrNotRegular), errors.Is(err, files.ErrTooLarge):
+		return nil, ocf.ParamErrorf(param, "%v: %s", unwrapPath(err), agentlog.Clip(path))
+	case errors.Is(err, files.ErrTimedOut):
+		return nil, ocf.Errorf(ocf.ErrGeneric, "%s: reading %s did not finish in %s (a hung mount?)", param, agentlog.Clip(path), configReadTimeout)
 	}
-	return data, nil
+	return nil, ocf.Errorf(ocf.ErrInstalled, "%s: cannot read %s: %v", param, agentlog.Clip(path), unwrapPath(err))
 }
 
-func layoutFromClusterConf(s settings) (*layout, error) {
-	data, err := readConfigFile(pClusterConf, s.clusterConf)
+// unwrapPath drops the path from a *fs.PathError: messages quote it clipped themselves.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func layoutFromClusterConf(ctx context.Context, s settings) (*layout, error) {
+	data, err := readConfigFile(ctx, pClusterConf, s.clusterConf)
 	if err != nil {
 		return nil, err
 	}
+	path := agentlog.Clip(s.clusterConf)
 	f, err := o2cbconf.Parse(data)
 	if err != nil {
-		return nil, ocf.Errorf(ocf.ErrArgs, "%s: %v", s.clusterConf, err)
+		return nil, ocf.ParamErrorf(pClusterConf, "%v (%s)", err, path)
 	}
 	c, err := f.Cluster(s.cluster)
 	if err != nil {
-		return nil, ocf.Errorf(ocf.ErrArgs, "%s: %v", s.clusterConf, err)
+		return nil, ocf.ParamErrorf(pClusterConf, "%v (%s)", err, path)
 	}
-	return &layout{Cluster: *c, Devices: c.Regions, Source: s.clusterConf}, nil
+	return &layout{Cluster: *c, Devices: c.Regions, Source: path, SourceParam: pClusterConf, DevicesParam: pClusterConf}, nil
 }
 
 func (a *agent) layoutFromCorosync(ctx context.Context, s settings) (*layout, error) {
-	cfg, err := a.readCorosync(s.corosyncConf)
+	cfg, err := a.readCorosync(ctx, s.corosyncConf)
 	if err != nil {
 		return nil, err
 	}
-	l := &layout{Cluster: o2cbconf.Cluster{Name: s.cluster, HeartbeatMode: o2cbconf.HeartbeatLocal}, Source: s.corosyncConf}
+	path := agentlog.Clip(s.corosyncConf)
+	l := &layout{Cluster: o2cbconf.Cluster{Name: s.cluster, HeartbeatMode: o2cbconf.HeartbeatLocal}, Source: path,
+		SourceParam: pCorosyncConf, DevicesParam: pHBDevices}
 	for _, cn := range cfg.Nodes {
 		n, err := a.o2cbNode(ctx, s, cn)
 		if err != nil {
-			return nil, ocf.Errorf(ocf.ErrArgs, "%s line %d: %v", s.corosyncConf, cn.Line, err)
+			return nil, ocf.ParamErrorf(pCorosyncConf, "line %d: %v (%s)", cn.Line, err, path)
 		}
 		l.Nodes = append(l.Nodes, n)
 	}
 	if len(l.Nodes) == 0 {
-		return nil, ocf.Errorf(ocf.ErrArgs, "%s has no nodelist: nodes_from=corosync needs one", s.corosyncConf)
+		return nil, ocf.ParamErrorf(pCorosyncConf, "no nodelist, which nodes_from=corosync needs (%s)", path)
 	}
 	slices.SortFunc(l.Nodes, func(x, y o2cbconf.Node) int { return x.Number - y.Number })
 	if err := l.Check(); err != nil {
-		return nil, ocf.Errorf(ocf.ErrArgs, "%s: %v", s.corosyncConf, err)
+		return nil, ocf.ParamErrorf(pCorosyncConf, "%v (%s)", err, path)
 	}
 	return l, nil
 }
 
-func (a *agent) readCorosync(path string) (*corosyncconf.Config, error) {
-	data, err := readConfigFile(pCorosyncConf, path)
+func (a *agent) readCorosync(ctx context.Context, path string) (*corosyncconf.Config, error) {
+	data, err := readConfigFile(ctx, pCorosyncConf, path)
 	if err != nil {
 		return nil, err
 	}
 	cfg, err := corosyncconf.Parse(data)
 	if err != nil {
-		return nil, ocf.Errorf(ocf.ErrArgs, "%s: %v", path, err)
+		return nil, ocf.ParamErrorf(pCorosyncConf, "%v (%s)", err, agentlog.Clip(path))
 	}
 	return cfg, nil
 }
@@ -186,6 +219,6 @@ func (a *agent) localNodeName(req *ocf.Request, l *layout) (string, error) {
 	if len(candidates) > 0 {
 		me = candidates[0]
 	}
-	return "", ocf.Errorf(ocf.ErrArgs, "this node, %s, is not a node of cluster %s in %s (nodes: %s)",
-		me, l.Name, l.Source, strings.Join(names, ", "))
+	return "", ocf.ParamErrorf(l.SourceParam, "this node, %s, is not a node of cluster %s in %s (nodes: %s)",
+		agentlog.Clip(me), l.Name, l.Source, agentlog.Clip(strings.Join(names, ", ")))
 }

@@ -137,11 +137,23 @@ func TestStopWithConfigfsUnmounted(t *testing.T) {
 	h.expect(h.run("monitor"), 7)
 }
 
+// TestStopDamagedState: the resource's record still says start mounted dlmfs; without
+// it too, stop leaves the mount alone (it may be an admin's).
 func TestStopDamagedState(t *testing.T) {
 	h := newFakeHost(t)
 	h.write("etc/ocfs2/cluster.conf", twoNodes)
 	h.expect(h.run("start"), 0)
 	h.write("run/kvmha/o2cb-lab.json", "{not json")
+	h.expect(h.run("stop"), 0, "is damaged")
+	if !slices.Equal(h.unmounts, []string{h.path("dlm")}) {
+		t.Fatalf("unmounts %v", h.unmounts)
+	}
+
+	h = newFakeHost(t)
+	h.write("etc/ocfs2/cluster.conf", twoNodes)
+	h.expect(h.run("start"), 0)
+	h.write("run/kvmha/o2cb-lab.json", "{not json")
+	must(os.Remove(h.recordPath()))
 	h.expect(h.run("stop"), 0, "is damaged", "leaving ocfs2_dlmfs mounted")
 	if len(h.unmounts) != 0 {
 		t.Fatalf("unmounts %v", h.unmounts)

@@ -63,7 +63,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		}
 	}
 	if s.nodesFrom != fromCorosync {
-		problems = append(problems, a.corosyncProblems(s, nodes)...)
+		problems = append(problems, a.corosyncProblems(ctx, s, nodes)...)
 	}
 	if data, err := os.ReadFile(sys.clusterStackFile()); err != nil || strings.TrimSpace(string(data)) != "o2cb" {
 		problems = append(problems, "the OCFS2 cluster stack is not o2cb")
@@ -121,11 +121,11 @@ func (a *agent) nodeProblems(req *ocf.Request, s settings, l *layout, nodes []re
 // list comes from cluster.conf: a node added to the cluster but not to
 // cluster.conf cannot mount. No corosync.conf means no Pacemaker cluster to
 // compare with (ocf-tester, a test bed), so no report.
-func (a *agent) corosyncProblems(s settings, nodes []registeredNode) []string {
+func (a *agent) corosyncProblems(ctx context.Context, s settings, nodes []registeredNode) []string {
 	if _, err := os.Stat(s.corosyncConf); err != nil {
 		return nil
 	}
-	cfg, err := a.readCorosync(s.corosyncConf)
+	cfg, err := a.readCorosync(ctx, s.corosyncConf)
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -1,6 +1,7 @@
 package o2cb
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -64,7 +65,7 @@ func TestMonitorFailed(t *testing.T) {
 
 func mustLayout(t *testing.T, h *fakeHost) *layout {
 	t.Helper()
-	l, err := layoutFromClusterConf(settings{cluster: "lab", clusterConf: h.path("etc/ocfs2/cluster.conf")})
+	l, err := layoutFromClusterConf(context.Background(), settings{cluster: "lab", clusterConf: h.path("etc/ocfs2/cluster.conf")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestReload(t *testing.T) {
 	must(h.unmount("/srv/ocfs2"))
 	h.expect(h.run("reload", pIdleTimeout+"=50000"), 1, "while O2CB peers are connected")
 	h.write("etc/ocfs2/cluster.conf", "garbage\n")
-	h.expect(h.run("reload"), 2, "is neither a stanza header")
+	h.expect(h.run("reload"), 6, "cluster_conf: line 1: ", "is neither a stanza header")
 	must(h.unmount(h.path("config")))
 	h.expect(h.run("reload"), 1, "configfs is not mounted")
 	must(os.Remove(h.path("proc/mounts")))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -26,6 +27,14 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 	if err != nil {
 		req.Log.Warnf("%v; starting afresh", err)
 	}
+	// The record comes first: whatever this start gets done, a stop must find it.
+	var rec record
+	if ok, err := req.LoadRecord(&rec); err != nil || !ok || rec.Cluster != s.cluster {
+		rec = record{Cluster: s.cluster}
+	}
+	if err := saveRecord(req, rec); err != nil {
+		return err
+	}
 	// Global heartbeat devices are looked at first: a wrong device must fail
 	// start before anything changes.
 	regions, err := a.resolveRegions(ctx, l)
@@ -33,21 +42,32 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		return err
 	}
 	if s.manageConf {
-		if err := writeClusterConf(s.clusterConf, l, regions, req.Log); err != nil {
+		if err := writeClusterConf(ctx, s.clusterConf, l, regions, req.Log); err != nil {
 			return err
 		}
 	}
 	if err := sys.ensureModules(ctx, req.Log); err != nil {
 		return err
 	}
-	if err := sys.ensureConfigfs(); err != nil {
+	if mounted, err := sys.ensureConfigfs(); err != nil {
 		return err
+	} else if mounted {
+		rec.MountedConfigfs = true
+		if err := saveRecord(req, rec); err != nil {
+			return err
+		}
 	}
 	if err := sys.ensureClusterStack(); err != nil {
 		return err
 	}
 	if err := sys.ensureDLMFS(s.dlmfsDir, &st, s.cluster); err != nil {
 		return err
+	}
+	if st.MountedDLMFS != "" && rec.MountedDLMFS != st.MountedDLMFS {
+		rec.MountedDLMFS = st.MountedDLMFS
+		if err := saveRecord(req, rec); err != nil {
+			return err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -66,19 +86,20 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 	return nil
 }
 
-// ensureConfigfs mounts configfs where the kernel made its mount point.
-func (s *System) ensureConfigfs() error {
+// ensureConfigfs mounts configfs where the kernel made its mount point, and reports
+// whether it did.
+func (s *System) ensureConfigfs() (bool, error) {
 	mounts, err := s.readMounts()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if mountedAt(mounts, s.ConfigfsDir) == "configfs" {
-		return nil
+		return false, nil
 	}
 	if err := s.Mount("configfs", s.ConfigfsDir, "configfs"); err != nil {
-		return fmt.Errorf("cannot mount configfs at %s: %w", s.ConfigfsDir, err)
+		return false, fmt.Errorf("cannot mount configfs at %s: %w", s.ConfigfsDir, err)
 	}
-	return nil
+	return true, nil
 }
 
 // ensureClusterStack selects o2cb in /sys/fs/ocfs2/cluster_stack. The
@@ -121,7 +142,7 @@ func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
 		return nil
 	case "":
 	default:
-		return ocf.Errorf(ocf.ErrArgs, "%s is a %s mount, not ocfs2_dlmfs: choose another %s", dir, fstype, pDLMFSDir)
+		return ocf.ParamErrorf(pDLMFSDir, "%s is mounted there, not ocfs2_dlmfs: choose another %s (%s)", agentlog.Clip(fstype), pDLMFSDir, agentlog.Clip(dir))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create %s: %w", dir, err)

@@ -29,8 +29,8 @@ func TestStartErrors(t *testing.T) {
 			"cannot mount configfs at"},
 		{"dlmfs mount fails", func(h *fakeHost) { h.mountErr["ocfs2_dlmfs"] = syscall.ENODEV }, nil, 1,
 			"cannot mount ocfs2_dlmfs at"},
-		{"dlmfs dir taken", func(h *fakeHost) { h.mountLine("tmpfs", h.path("dlm"), "tmpfs") }, nil, int(ocf.ErrArgs),
-			"is a tmpfs mount, not ocfs2_dlmfs: choose another dlmfs_dir"},
+		{"dlmfs dir taken", func(h *fakeHost) { h.mountLine("tmpfs", h.path("dlm"), "tmpfs") }, nil, int(ocf.ErrConfigured),
+			"dlmfs_dir: tmpfs is mounted there, not ocfs2_dlmfs: choose another dlmfs_dir"},
 		{"no stack file", func(h *fakeHost) {
 			h.sys.Modprobe = func(_ context.Context, names ...string) error {
 				h.loadModules(names...)
@@ -49,13 +49,13 @@ func TestStartErrors(t *testing.T) {
 			"cannot make node1 the local node: o2net cannot listen on the node's address and port"},
 		{"address taken", func(h *fakeHost) {
 			h.write("etc/ocfs2/cluster.conf", strings.Replace(twoNodes, "number = 2", "number = 1", 1))
-		}, nil, int(ocf.ErrArgs), "nodes node1 and node2 share number 1"},
+		}, nil, int(ocf.ErrConfigured), "cluster_conf: cluster lab: nodes node1 and node2 share number 1"},
 		{"kernel refuses node", func(h *fakeHost) {
 			h.cfs.errs["write:cluster/lab/node/node2/num"] = errno("write", "num", syscall.EEXIST)
 		}, nil, 1, "cannot register node node2: another registered node already has number 2"},
 		{"state dir", func(h *fakeHost) { h.write("run/kvmha", "a file") }, nil, 1, "cannot record the dlmfs mount"},
 		{"bad corosync for manage", nil, []string{pNodesFrom + "=corosync", pManageConf + "=true"}, int(ocf.ErrInstalled),
-			"corosync_conf "},
+			"corosync_conf: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newFakeHost(t)

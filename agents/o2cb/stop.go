@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -17,15 +18,80 @@ import (
 // its users at the next lock, and Pacemaker treats the failed stop by
 // fencing the node - which a correct ordering (Filesystem resources stop
 // first) never triggers.
+//
+// The cluster name is the one parameter stop needs; when it is unusable,
+// stop returns ErrConfigured and the runtime stops what this node's record
+// names instead (stopRecorded), or succeeds without a record. A record of
+// another cluster than the parameters name (they changed since start) is
+// stopped too.
 func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 	s := settingsOf(req)
+	if err := o2cbconf.CheckClusterName(s.cluster); err != nil {
+		return ocf.ParamErrorf(pCluster, "%v", err)
+	}
+	var rec record
+	ok, err := req.LoadRecord(&rec)
+	if err != nil {
+		req.Log.Warnf("%v; stopping cluster %s as the parameters say", err, s.cluster)
+		ok = false
+	}
+	recorded := ""
+	if ok && rec.Cluster == s.cluster {
+		recorded = rec.MountedDLMFS
+	}
+	if err := a.stopCluster(ctx, req, s.cluster, recorded); err != nil {
+		return err
+	}
+	if ok && rec.Cluster != s.cluster && o2cbconf.CheckClusterName(rec.Cluster) == nil {
+		req.Log.Infof("start registered O2CB cluster %s, the parameters now name %s: stopping %s too", rec.Cluster, s.cluster, rec.Cluster)
+		if err := a.stopCluster(ctx, req, rec.Cluster, rec.MountedDLMFS); err != nil {
+			return err
+		}
+	}
+	return dropRecord(req)
+}
+
+// stopRecorded is Agent.StopRecorded: the stop of a resource whose parameters cannot be
+// used. It stops the cluster this node's record names, unmounts the ocfs2_dlmfs start
+// mounted, and forgets the record.
+func (a *agent) stopRecorded(ctx context.Context, req *ocf.Request) error {
+	var rec record
+	ok, err := req.LoadRecord(&rec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell which O2CB cluster start registered: %v", err)
+	}
+	if !ok {
+		return nil
+	}
+	if err := o2cbconf.CheckClusterName(rec.Cluster); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "this node's record of the resource (%s) names no O2CB cluster: %v", req.RecordPath(), err)
+	}
+	if err := a.stopCluster(ctx, req, rec.Cluster, rec.MountedDLMFS); err != nil {
+		return err
+	}
+	if rec.MountedConfigfs {
+		req.Log.Infof("configfs, which start mounted, stays mounted: other kernel subsystems share it")
+	}
+	return dropRecord(req)
+}
+
+func dropRecord(req *ocf.Request) error {
+	if err := req.DropRecord(); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot remove this node's record of the resource (%s): %v", req.RecordPath(), err)
+	}
+	return nil
+}
+
+// stopCluster unregisters cluster unless an OCFS2 volume is mounted, then unmounts the
+// ocfs2_dlmfs start mounted: the one its state names, else recordedDLMFS (the record's).
+func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, recordedDLMFS string) error {
 	sys := a.sys
 	mounts, err := sys.readMounts()
 	if err != nil {
 		return err
 	}
 	mounted := ocfs2Mounts(mounts)
-	registered, err := sys.clusterRegistered(mounts, s.cluster, true)
+	registered, err := sys.clusterRegistered(mounts, cluster, true)
 	switch {
 	case err != nil && len(mounted) > 0:
 		return fmt.Errorf("OCFS2 is mounted at %s and O2CB cannot be checked: %v", strings.Join(mounted, ", "), err)
@@ -37,20 +103,24 @@ func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 		return fmt.Errorf("OCFS2 is mounted at %s: refusing to stop O2CB under a mounted volume; stop the Filesystem resources first",
 			strings.Join(mounted, ", "))
 	case registered:
-		if err := unregisterCluster(ctx, sys.Configfs, s.cluster, req.Log); err != nil {
+		if err := unregisterCluster(ctx, sys.Configfs, cluster, req.Log); err != nil {
 			return err
 		}
-		req.Log.Infof("O2CB cluster %s is down", s.cluster)
+		req.Log.Infof("O2CB cluster %s is down", cluster)
 	}
-	st, err := sys.loadState(s.cluster)
+	st, err := sys.loadState(cluster)
 	if err != nil {
-		req.Log.Warnf("%v; leaving ocfs2_dlmfs mounted", err)
+		req.Log.Warnf("%v; leaving ocfs2_dlmfs mounted unless this node's record names it", err)
 	}
-	if st.MountedDLMFS != "" {
-		sys.unmountDLMFS(st.MountedDLMFS, mounts, req.Log)
+	dlmfs := st.MountedDLMFS
+	if dlmfs == "" {
+		dlmfs = recordedDLMFS
 	}
-	if err := sys.removeState(s.cluster); err != nil {
-		req.Log.Warnf("cannot remove %s: %v", sys.statePath(s.cluster), err)
+	if dlmfs != "" {
+		sys.unmountDLMFS(dlmfs, mounts, req.Log)
+	}
+	if err := sys.removeState(cluster); err != nil {
+		req.Log.Warnf("cannot remove %s: %v", sys.statePath(cluster), err)
 	}
 	return nil
 }
@@ -67,7 +137,7 @@ func (s *System) clusterRegistered(mounts []mount, cluster string, mayMount bool
 		if !mayMount {
 			return false, fmt.Errorf("configfs is not mounted at %s, so whether O2CB cluster %s is registered cannot be seen", s.ConfigfsDir, cluster)
 		}
-		if err := s.ensureConfigfs(); err != nil {
+		if _, err := s.ensureConfigfs(); err != nil {
 			return false, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -28,37 +29,40 @@ const (
 )
 
 // checkSettings applies the rules that make a configuration wrong on every
-// node. It returns every problem in one line, for the exit reason.
+// node. It returns every problem in one line, for the exit reason, each
+// beginning with the parameter to fix.
 func checkSettings(s settings) error {
 	var problems []string
-	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	add := func(param, format string, args ...any) {
+		problems = append(problems, param+": "+fmt.Sprintf(format, args...))
+	}
 
 	if err := o2cbconf.CheckClusterName(s.cluster); err != nil {
-		add("%s: %v", pCluster, err)
+		add(pCluster, "%v", err)
 	}
 	for _, p := range []struct{ name, path string }{{pClusterConf, s.clusterConf}, {pCorosyncConf, s.corosyncConf}, {pDLMFSDir, s.dlmfsDir}} {
 		if !filepath.IsAbs(p.path) || filepath.Clean(p.path) == "/" {
-			add("%s must be an absolute path, not %q", p.name, p.path)
+			add(p.name, "must be an absolute path, not %q", agentlog.Clip(p.path))
 		}
 	}
 	if s.manageConf && s.nodesFrom != fromCorosync {
-		add("%s=true needs %s=%s: with %s the file is the source of the node list", pManageConf, pNodesFrom, fromCorosync, fromClusterConf)
+		add(pManageConf, "true needs %s=%s: with %s the file is the source of the node list", pNodesFrom, fromCorosync, fromClusterConf)
 	}
 	if s.ring < 0 || s.ring > 7 {
-		add("%s must be 0..7, not %d", pCorosyncRing, s.ring)
+		add(pCorosyncRing, "must be 0..7, not %d", s.ring)
 	}
 	if s.port < 1 || s.port > 65534 {
-		add("%s must be 1..65534, not %d", pPort, s.port)
+		add(pPort, "must be 1..65534, not %d", s.port)
 	}
 	if s.hbMode == o2cbconf.HeartbeatGlobal && s.nodesFrom == fromCorosync && len(s.hbDevices) == 0 {
-		add("%s=global with %s=%s needs %s", pHBMode, pNodesFrom, fromCorosync, pHBDevices)
+		add(pHBDevices, "%s=global with %s=%s needs %s", pHBMode, pNodesFrom, fromCorosync, pHBDevices)
 	}
 	if len(s.hbDevices) > 0 && s.hbMode == o2cbconf.HeartbeatLocal {
-		add("%s is set but %s=local", pHBDevices, pHBMode)
+		add(pHBDevices, "set but %s=local", pHBMode)
 	}
 	for _, d := range s.hbDevices {
 		if !filepath.IsAbs(d) && o2cbconf.CheckRegionName(d) != nil {
-			add("%s: %q is neither a device path nor a volume UUID (32 hex digits)", pHBDevices, d)
+			add(pHBDevices, "%q is neither a device path nor a volume UUID (32 hex digits)", agentlog.Clip(d))
 		}
 	}
 
@@ -73,11 +77,11 @@ func checkSettings(s settings) error {
 		{pReconnect, t.reconnectMs, 1},
 	} {
 		if v.value < v.min || v.value > maxAttrValue {
-			add("%s must be %d..%d, not %d", v.name, v.min, maxAttrValue, v.value)
+			add(v.name, "must be %d..%d, not %d", v.min, maxAttrValue, v.value)
 		}
 	}
 	if t.idleMs <= t.keepaliveMs {
-		add("%s (%d) must be larger than %s (%d): the kernel refuses it", pIdleTimeout, t.idleMs, pKeepalive, t.keepaliveMs)
+		add(pIdleTimeout, "%d must be larger than %s (%d): the kernel refuses it", t.idleMs, pKeepalive, t.keepaliveMs)
 	}
 
 	if len(problems) > 0 {
@@ -106,8 +110,9 @@ func softWarnings(t timeouts) []string {
 }
 
 // validate is Agent.Validate: the parameter rules always; for validate-all
-// also this node's side - the node list loads and names this node, and the
-// kernel has the modules. Start does the latter itself, and monitor must not
+// also this node's side - the node list loads and names this node, a
+// corosync_conf monitor would compare with reads, and the kernel has the
+// modules. Start does the latter itself, and monitor must not
 // fail on a file that changed after start (see monitor.go).
 func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	s := settingsOf(req)
@@ -122,6 +127,13 @@ func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	}
 	if _, err := a.loadLayout(ctx, req, s); err != nil {
 		return err
+	}
+	if s.nodesFrom != fromCorosync && fileExists(s.corosyncConf) {
+		// monitor compares the kernel's nodes with this file when it exists: one it
+		// cannot read is reported now rather than as a degraded cluster later.
+		if _, err := a.readCorosync(ctx, s.corosyncConf); err != nil {
+			return err
+		}
 	}
 	return a.sys.checkModulesAvailable()
 }

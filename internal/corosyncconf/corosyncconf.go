@@ -100,7 +100,7 @@ func Parse(data []byte) (*Config, error) {
 				cfg.ClusterName = value
 			case node != nil && len(path) == 2:
 				if nodeKeys[key] {
-					return nil, fmt.Errorf("line %d: %s is given twice in the node section at line %d", n, key, node.Line)
+					return nil, fmt.Errorf("line %d: %s is given twice in the node section at line %d", n, agentlog.Clip(key), node.Line)
 				}
 				nodeKeys[key] = true
 				if err := node.set(key, value); err != nil {
@@ -110,7 +110,7 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	if len(path) > 0 {
-		return nil, fmt.Errorf("section %s is not closed at the end of the file", strings.Join(path, "."))
+		return nil, fmt.Errorf("section %s is not closed at the end of the file", agentlog.Clip(strings.Join(path, ".")))
 	}
 	return cfg, nil
 }
@@ -128,7 +128,7 @@ func (nd *Node) set(key, value string) error {
 	case strings.HasPrefix(key, "ring") && strings.HasSuffix(key, "_addr"):
 		ring, err := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(key, "ring"), "_addr"))
 		if err != nil || ring < 0 || ring > 7 {
-			return fmt.Errorf("%s is not ring0_addr..ring7_addr", key)
+			return fmt.Errorf("%s is not ring0_addr..ring7_addr", agentlog.Clip(key))
 		}
 		nd.Addrs[ring] = value
 	}

@@ -40,9 +40,9 @@ func (s *Stanza) Get(key string) (string, bool) {
 // where names the stanza in error messages.
 func (s *Stanza) where() string {
 	if s.Line > 0 {
-		return fmt.Sprintf("%s stanza at line %d", s.Kind, s.Line)
+		return fmt.Sprintf("%s stanza at line %d", agentlog.Clip(s.Kind), s.Line)
 	}
-	return s.Kind + " stanza"
+	return agentlog.Clip(s.Kind) + " stanza"
 }
 
 // MaxSize bounds what Parse accepts. Real files hold a few hundred bytes a
@@ -88,10 +88,10 @@ func Parse(data []byte) (*File, error) {
 				return nil, fmt.Errorf("line %d: %q is not a \"key = value\" attribute", n, agentlog.Clip(trimmed))
 			}
 			if cur == nil {
-				return nil, fmt.Errorf("line %d: attribute %s comes before any stanza header", n, key)
+				return nil, fmt.Errorf("line %d: attribute %s comes before any stanza header", n, agentlog.Clip(key))
 			}
 			if _, dup := cur.Get(key); dup {
-				return nil, fmt.Errorf("line %d: %s is given twice in the %s", n, key, cur.where())
+				return nil, fmt.Errorf("line %d: %s is given twice in the %s", n, agentlog.Clip(key), cur.where())
 			}
 			cur.Attrs = append(cur.Attrs, Attr{Key: key, Value: value})
 		}
@@ -148,5 +148,3 @@ func checkText(line string) error {
 	}
 	return nil
 }
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -21,8 +21,11 @@ import (
 type addrGuard struct {
 	target string
 	self   map[netip.Addr]bool // empty when unfencing (see newAddrGuard)
-	mons   map[netip.Addr]bool
-	hosts  hostMap // the other nodes' addresses
+	// local are this host's interface addresses, also when unfencing: no
+	// other node's hosts entry may cover them (see checkHosts).
+	local map[netip.Addr]bool
+	mons  map[netip.Addr]bool
+	hosts hostMap // the other nodes' addresses
 }
 
 // newAddrGuard gathers what the guard needs: this host's interface

@@ -14,6 +14,8 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
 )
 
@@ -85,24 +87,58 @@ func (f *fencer) agent() *fence.Agent {
 // version is the agent's version string; the build may override it.
 var version = "0.1"
 
-// validate checks the options; it runs before every device action.
-func (f *fencer) validate(_ context.Context, r *fence.Request) error {
+// validate checks the options; it runs before every device action. Files
+// are read bounded before librados reads them; hosts and an address-list
+// plug pass the address guard (see rangeguard.go).
+func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
 	s, err := readSettings(r)
 	if err != nil {
 		return err
 	}
-	if r.Plug != "" {
-		if err := s.checkPlug(r.Plug); err != nil {
-			return err
+	if err := checkFiles(ctx, r, s); err != nil {
+		return err
+	}
+	fencing := fencingAction(r.Action) && r.Plug != ""
+	g, err := f.configGuard(ctx, r, s, fencing)
+	if err != nil {
+		return err
+	}
+	if err := g.checkHosts(f.hostName(s.hosts)); err != nil {
+		return err
+	}
+	if r.Plug == "" {
+		return nil
+	}
+	if err := s.checkPlug(r.Plug); err != nil {
+		return err
+	}
+	if t, err := s.hosts.resolveTarget(r.Plug); err == nil {
+		_, named := s.hosts.addrs[r.Plug]
+		g.target = t.name
+		if err := g.checkTarget(t, !named); err != nil {
+			return fmt.Errorf("plug %q: %w", agentlog.Clip(r.Plug), err)
+		}
+	}
+	return nil
+}
+
+// checkFiles reads ceph_conf and ceph_keyring, bounded, before librados
+// does (see ceph.CheckConfFile); a keyring others can read is a warning.
+func checkFiles(ctx context.Context, r *fence.Request, s settings) error {
+	if p := s.cfg.ConfPath; p != "" {
+		if err := ceph.CheckConfFile(ctx, p); err != nil {
+			if !r.Values.IsSet(optConf) && len(s.cfg.MonHosts) == 0 {
+				return fmt.Errorf("ceph_conf: %w (set ceph_conf, or mon_host)", err)
+			}
+			return fmt.Errorf("ceph_conf: %w", err)
 		}
 	}
 	if k := s.cfg.Keyring; k != "" {
-		fi, err := os.Stat(k)
-		switch {
-		case err != nil:
-			return fmt.Errorf("ceph_keyring: %v", err)
-		case fi.Mode().Perm()&0o077 != 0:
-			r.Log.Warnf("keyring %s can be read by others than its owner (mode %04o)", k, fi.Mode().Perm())
+		if err := ceph.CheckKeyringFile(ctx, k); err != nil {
+			return fmt.Errorf("ceph_keyring: %w", err)
+		}
+		if fi, err := os.Stat(k); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			r.Log.Warnf("ceph_keyring %s can be read by others than its owner (mode %04o)", agentlog.Clip(k), fi.Mode().Perm())
 		}
 	}
 	return nil

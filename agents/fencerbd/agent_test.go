@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -15,17 +17,36 @@ import (
 
 const testHosts = "node1=10.0.0.1;node2=10.0.0.2,10.0.1.2 node3:fd00::3"
 
+// testSelf are the addresses of the host the tests' fence_rbd runs on.
+var testSelf = []netip.Addr{netip.MustParseAddr("10.0.0.99"), netip.MustParseAddr("127.0.0.1")}
+
+// testConf writes a configuration file naming the fake cluster's monitor.
+func testConf(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ceph.conf")
+	if err := os.WriteFile(path, []byte("[global]\nmon_host = [v2:10.0.9.1:3300,v1:10.0.9.1:6789]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // run runs the agent as pacemaker-fenced does (key=value on stdin) against c.
 func run(t *testing.T, c *fakeCluster, stdin string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runHosts(t, c, "hosts="+testHosts+"\n"+stdin)
+}
+
+// runHosts is run without the default hosts option.
+func runHosts(t *testing.T, c *fakeCluster, stdin string) (code int, stdout, stderr string) {
 	t.Helper()
 	f := &fencer{hostname: "fencer1", dial: func(context.Context, ceph.Config) (cluster, error) {
 		c.mu.Lock()
 		c.dials++
 		c.mu.Unlock()
 		return c, nil
-	}}
+	}, localAddrs: func() ([]netip.Addr, error) { return testSelf, nil }}
 	var out, errb bytes.Buffer
-	code = f.agent().Main(nil, strings.NewReader(stdin+"\nhosts="+testHosts+"\nceph_conf=/nonexistent/ceph.conf\n"), &out, &errb)
+	code = f.agent().Main(nil, strings.NewReader("ceph_conf="+testConf(t)+"\n"+stdin+"\n"), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -2,6 +2,7 @@ package fencerbd
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -87,14 +88,28 @@ func (f *fencer) startConnect(ctx context.Context, s settings) *dialing {
 	return d
 }
 
+// waitGrace is how long wait still waits for the connection's own error
+// once ctx ended: the connection runs on the action's context too, and its
+// error says what it was waiting for.
+const waitGrace = 100 * time.Millisecond
+
 // wait returns the connection once it is made, or when ctx ends.
 func (d *dialing) wait(ctx context.Context) (cluster, error) {
 	select {
 	case <-d.done:
 		return d.c, d.err
 	case <-ctx.Done():
-		return nil, ctx.Err()
 	}
+	t := time.NewTimer(waitGrace)
+	defer t.Stop()
+	select {
+	case <-d.done:
+		if d.err != nil {
+			return nil, d.err
+		}
+	case <-t.C:
+	}
+	return nil, fmt.Errorf("connecting to the cluster: no session before the action's deadline: %w", ctx.Err())
 }
 
 // orphaned reports whether the process that ran fence_rbd is gone. An

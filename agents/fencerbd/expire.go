@@ -36,18 +36,18 @@ func parseExpire(s string) (time.Duration, error) {
 	if u, ok := expireUnits[t[len(t)-1]]; ok {
 		unit, t = u, t[:len(t)-1]
 	}
-	if t == "" || len(t) > 12 {
+	if t == "" || strings.Trim(t, "0123456789") != "" {
 		return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", agentlog.Clip(s))
 	}
+	// Leading zeros aside, a number of more than 12 digits is too large in
+	// any unit; counting digits first keeps n from overflowing.
+	digits := strings.TrimLeft(t, "0")
 	var n int64
-	for i := 0; i < len(t); i++ {
-		if t[i] < '0' || t[i] > '9' {
-			return 0, fmt.Errorf("expire %q: use a whole number with an optional unit s, m, h, d, w or y", agentlog.Clip(s))
-		}
-		n = n*10 + int64(t[i]-'0')
+	for i := 0; i < len(digits) && i < 13; i++ {
+		n = n*10 + int64(digits[i]-'0')
 	}
-	if n > int64(maxExpire/unit) {
-		return 0, fmt.Errorf("expire %q is longer than %d years", agentlog.Clip(s), int(maxExpire/expireUnits['y']))
+	if len(digits) > 12 || n > int64(maxExpire/unit) {
+		return 0, fmt.Errorf("expire %q is too large: at most %d years", agentlog.Clip(s), int(maxExpire/expireUnits['y']))
 	}
 	d := time.Duration(n) * unit
 	if d < minExpire {

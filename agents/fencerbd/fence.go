@@ -65,7 +65,29 @@ func (f *fencer) session(ctx context.Context, r *fence.Request) (settings, targe
 		return s, t, nil, err
 	}
 	c, err := d.wait(ctx)
-	return s, t, c, err
+	if err != nil {
+		return s, t, nil, err
+	}
+	if r.Action == fence.ActionOff {
+		if err := f.guardTarget(ctx, r, s, c, t); err != nil {
+			return s, t, nil, err
+		}
+	}
+	return s, t, c, nil
+}
+
+// guardTarget checks the target's networks once more before off adds
+// them, against what only the session knows: its own addresses as the
+// cluster sees them and the monitors it connected to (validate checked the
+// options alone). Heartbeat record addresses passed the same guard when
+// they were read; hosts entries and an address-list plug pass it here.
+func (f *fencer) guardTarget(ctx context.Context, r *fence.Request, s settings, c cluster, t target) error {
+	g, err := f.newAddrGuard(ctx, s, c, t.name, false)
+	if err != nil {
+		return fmt.Errorf("not fencing %s: cannot check its addresses: %w", t.name, err)
+	}
+	_, named := s.hosts.addrs[r.Plug]
+	return g.checkTarget(t, !named && !s.byName(r.Plug))
 }
 
 func (f *fencer) status(ctx context.Context, r *fence.Request) (fence.Power, error) {

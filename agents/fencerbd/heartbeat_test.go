@@ -64,7 +64,7 @@ func (l *hbLab) run(t *testing.T, stdin string) (code int, stdout, stderr string
 		localAddrs: func() ([]netip.Addr, error) { return l.self, nil },
 	}
 	var out, errb bytes.Buffer
-	code = f.agent().Main(nil, strings.NewReader(stdin+"\nceph_conf=/nonexistent/ceph.conf\n"), &out, &errb)
+	code = f.agent().Main(nil, strings.NewReader("ceph_conf="+testConf(t)+"\n"+stdin+"\n"), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -306,7 +306,7 @@ func TestOrphanedOnKeepsTheFence(t *testing.T) {
 	f := &fencer{hostname: "node2", parent: 4242, ppid: func() int { return 1 },
 		dial: func(context.Context, ceph.Config) (cluster, error) { return c, nil }}
 	var out, errb bytes.Buffer
-	code := f.agent().Main(nil, strings.NewReader("action=on\nplug=node2\nhosts="+testHosts+"\nceph_conf=/nonexistent/ceph.conf\n"), &out, &errb)
+	code := f.agent().Main(nil, strings.NewReader("action=on\nplug=node2\nhosts="+testHosts+"\nceph_conf="+testConf(t)+"\n"), &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "the fencer that asked to unfence node2 (pid 4242) is gone") {
 		t.Fatalf("orphaned on: %d %s", code, errb.String())
 	}

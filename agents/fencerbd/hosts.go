@@ -49,14 +49,14 @@ func parseHosts(s string) (hostMap, error) {
 			return m, err
 		}
 		if _, dup := m.addrs[name]; dup {
-			return m, fmt.Errorf("hosts: node %s is listed twice", name)
+			return m, fmt.Errorf("hosts: node %s is listed twice", agentlog.Clip(name))
 		}
 		if len(m.names) == maxHosts {
 			return m, fmt.Errorf("hosts: more than %d nodes", maxHosts)
 		}
 		addrs, err := parseAddrList(list)
 		if err != nil {
-			return m, fmt.Errorf("hosts: node %s: %w", name, err)
+			return m, fmt.Errorf("hosts: node %s: %w", agentlog.Clip(name), err)
 		}
 		m.names = append(m.names, name)
 		m.addrs[name] = addrs
@@ -108,6 +108,10 @@ func parseAddrList(list string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// parseAddrOrNet reads one address or network. IPv4-mapped IPv6 forms
+// (::ffff:10.0.0.1, ::ffff:10.0.0.0/120) are read as the IPv4 address or
+// network they map: Ceph compares a client's IPv4 address with IPv4
+// entries, so the mapped form would blocklist nothing.
 func parseAddrOrNet(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
@@ -116,6 +120,9 @@ func parseAddrOrNet(s string) (netip.Prefix, error) {
 		}
 		if p.Masked() != p {
 			return netip.Prefix{}, fmt.Errorf("network %s has host bits set (meant %s?)", p, p.Masked())
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
 		return p, nil
 	}
@@ -127,6 +134,7 @@ func parseAddrOrNet(s string) (netip.Prefix, error) {
 	if err != nil || ip.Zone() != "" {
 		return netip.Prefix{}, fmt.Errorf("%q is not an IP address", agentlog.Clip(s))
 	}
+	ip = ip.Unmap()
 	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 
@@ -171,7 +179,7 @@ func (m hostMap) resolveTarget(plug string) (target, error) {
 		if len(m.names) == 0 {
 			return target{}, fmt.Errorf("plug %q is not a list of addresses, and hosts names no node", agentlog.Clip(plug))
 		}
-		return target{}, fmt.Errorf("node %q is not in hosts (known: %s), nor is it a list of addresses", agentlog.Clip(plug), strings.Join(m.names, ", "))
+		return target{}, fmt.Errorf("node %q is not in hosts%s, nor is it a list of addresses", agentlog.Clip(plug), m.known())
 	}
 	names := make([]string, len(addrs))
 	for i, p := range addrs {
@@ -179,4 +187,16 @@ func (m hostMap) resolveTarget(plug string) (target, error) {
 	}
 	sort.Strings(names)
 	return target{name: strings.Join(names, ","), addrs: addrs}, nil
+}
+
+// known completes "not in hosts" for messages: the first few names.
+func (m hostMap) known() string {
+	if len(m.names) == 0 {
+		return " (hosts is empty)"
+	}
+	names := m.names
+	if len(names) > 8 {
+		names = append(names[:8:8], "...")
+	}
+	return " (known: " + strings.Join(names, ", ") + ")"
 }

@@ -196,13 +196,4 @@ func containsIP(ps []netip.Prefix, ip netip.Addr) bool {
 }
 
 // knownHosts completes "not in hosts" for messages.
-func knownHosts(s settings) string {
-	if len(s.hosts.names) == 0 {
-		return " (hosts is empty)"
-	}
-	names := s.hosts.names
-	if len(names) > 8 {
-		names = append(names[:8:8], "...")
-	}
-	return " (known: " + strings.Join(names, ", ") + ")"
-}
+func knownHosts(s settings) string { return s.hosts.known() }

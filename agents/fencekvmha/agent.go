@@ -11,9 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/heartbeat"
@@ -86,20 +90,43 @@ type fencer struct {
 	f    *heartbeat.Fencer
 }
 
-func (f *fencer) validate(_ context.Context, r *fence.Request) error {
-	if _, err := heartbeat.ParseBackends(r.Values.Get(optBackends)); err != nil {
-		return err
+// validate checks the options before every action. The Ceph files are
+// read bounded before librados reads them (ceph.CheckConfFile): when a
+// rados:// backend needs them, or when they were set (a path given on
+// purpose must be usable even if no backend uses it yet).
+func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
+	v := r.Values
+	specs, err := heartbeat.ParseBackends(v.Get(optBackends))
+	if err != nil {
+		return fmt.Errorf("backends: %w", err)
 	}
 	if r.Plug != "" && !heartbeat.ValidNodeName(r.Plug) {
-		return fmt.Errorf("plug %q is not a node name", r.Plug)
+		return fmt.Errorf("plug %q is not a node name", agentlog.Clip(r.Plug))
 	}
-	if k := r.Values.Get(optKeyring); k != "" {
-		if _, err := os.Stat(k); err != nil {
-			return fmt.Errorf("ceph_keyring: %v", err)
+	rados := slices.ContainsFunc(specs, func(s heartbeat.Spec) bool { return s.Scheme == heartbeat.SchemeRADOS })
+	if rados || v.IsSet(optConf) {
+		if err := ceph.CheckConfFile(ctx, v.Get(optConf)); err != nil {
+			return fmt.Errorf("ceph_conf: %w", err)
 		}
+	}
+	if v.IsSet(optKeyring) {
+		if err := ceph.CheckKeyringFile(ctx, v.Get(optKeyring)); err != nil {
+			return fmt.Errorf("ceph_keyring: %w", err)
+		}
+	}
+	if u := strings.TrimPrefix(v.Get(optUser), "client."); !cephIDRE.MatchString(u) {
+		return fmt.Errorf("ceph_user %q is not a cephx id", agentlog.Clip(u))
+	}
+	// The daemon's observations are optional, but a relative path would be
+	// read from wherever the fencer runs: never what was meant.
+	if d := v.Get(optStateDir); d != "" && !filepath.IsAbs(d) {
+		return fmt.Errorf("state_dir %q is not an absolute path", agentlog.Clip(d))
 	}
 	return nil
 }
+
+// cephx ids as ceph auth accepts them.
+var cephIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 
 // session opens the backends once per run.
 func (f *fencer) session(ctx context.Context, r *fence.Request) (*heartbeat.Fencer, error) {

@@ -32,11 +32,11 @@ type Conn struct {
 func Dial(ctx context.Context, uri string) (*Conn, error) {
 	ep, err := parseURI(uri)
 	if err != nil {
-		return nil, &Error{Op: "connect " + uri, Err: err}
+		return nil, &Error{Op: "connect " + boundedText(uri), Err: err}
 	}
 	c := &Conn{uri: uri}
 	c.rpc = golibvirt.NewWithDialer(&boundDialer{ctx: ctx, ep: ep, conn: c})
-	if err := c.do(ctx, "connect "+uri, func() error {
+	if err := c.do(ctx, "connect "+boundedText(uri), func() error {
 		return c.rpc.ConnectToURI(golibvirt.ConnectURI(ep.name))
 	}); err != nil {
 		c.closeSocket(err)
@@ -164,6 +164,9 @@ func (d *boundDialer) Dial() (net.Conn, error) {
 // certificates where libvirt keeps them. It has its own 20 s connect
 // timeout; the context bounds the whole exchange including the handshake.
 func (d *boundDialer) dialTLS() (net.Conn, error) {
+	if err := d.ep.checkTLSFiles(d.ctx); err != nil {
+		return nil, err
+	}
 	opts := []dialers.TLSOption{dialers.UseTLSPort(d.ep.port)}
 	if d.ep.pkiPath != "" {
 		opts = append(opts, dialers.UsePKIPath(d.ep.pkiPath))

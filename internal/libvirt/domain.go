@@ -61,7 +61,7 @@ func newDomain(d golibvirt.Domain) Domain {
 
 // DomainByName looks a domain up by name.
 func (c *Conn) DomainByName(ctx context.Context, name string) (Domain, error) {
-	d, err := call(ctx, c, "look up domain "+name, func() (golibvirt.Domain, error) {
+	d, err := call(ctx, c, "look up domain "+boundedText(name), func() (golibvirt.Domain, error) {
 		return c.rpc.DomainLookupByName(name)
 	})
 	if err != nil {
@@ -74,9 +74,9 @@ func (c *Conn) DomainByName(ctx context.Context, name string) (Domain, error) {
 func (c *Conn) DomainByUUID(ctx context.Context, uuid string) (Domain, error) {
 	u, err := ParseUUID(uuid)
 	if err != nil {
-		return Domain{}, &Error{Op: "look up domain " + uuid, Err: err}
+		return Domain{}, &Error{Op: "look up domain " + boundedText(uuid), Err: err}
 	}
-	d, err := call(ctx, c, "look up domain "+uuid, func() (golibvirt.Domain, error) {
+	d, err := call(ctx, c, "look up domain "+boundedText(uuid), func() (golibvirt.Domain, error) {
 		return c.rpc.DomainLookupByUUID(u)
 	})
 	if err != nil {

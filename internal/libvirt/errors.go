@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 )
@@ -37,7 +41,30 @@ func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Op + ": " + e.Kind.Error()
 	}
-	return e.Op + ": " + e.Err.Error()
+	return e.Op + ": " + boundedText(e.Err.Error())
+}
+
+// causeLimit bounds the cause an Error quotes. libvirtd's messages repeat
+// what they were given (a domain name of any length, any bytes), and the
+// message reaches a log line.
+const causeLimit = 300
+
+// boundedText escapes control characters and invalid UTF-8 in s and cuts
+// it to about causeLimit bytes.
+func boundedText(s string) string {
+	if len(s) <= causeLimit && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	q := strconv.Quote(s)
+	q = q[1 : len(q)-1]
+	if len(q) <= causeLimit {
+		return q
+	}
+	cut := causeLimit
+	for cut > 0 && !utf8.RuneStart(q[cut]) {
+		cut--
+	}
+	return q[:cut] + "..."
 }
 
 // Unwrap exposes both the kind and the cause to errors.Is and errors.As.

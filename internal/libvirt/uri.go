@@ -1,7 +1,7 @@
 package libvirt
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 // Default ports of libvirtd's TCP and TLS listeners.
@@ -41,10 +44,14 @@ type endpoint struct {
 func parseURI(raw string) (endpoint, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return endpoint{}, fmt.Errorf("%w %q: %v", ErrUnsupportedURI, raw, err)
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // url.Error repeats the whole URI
+		}
+		return endpoint{}, fmt.Errorf("%w \"%s\": %s", ErrUnsupportedURI, boundedText(raw), boundedText(err.Error()))
 	}
 	if u.Scheme == "" || u.Opaque != "" {
-		return endpoint{}, fmt.Errorf("%w %q: expected driver[+transport]://[host]/path", ErrUnsupportedURI, raw)
+		return endpoint{}, fmt.Errorf("%w \"%s\": expected driver[+transport]://[host]/path", ErrUnsupportedURI, boundedText(raw))
 	}
 	driver, transport, _ := strings.Cut(u.Scheme, "+")
 	if transport == "" {
@@ -65,7 +72,7 @@ func parseURI(raw string) (endpoint, error) {
 	switch transport {
 	case "unix":
 		if u.Host != "" {
-			return endpoint{}, fmt.Errorf("%w %q: the unix transport takes no host", ErrUnsupportedURI, raw)
+			return endpoint{}, fmt.Errorf("%w \"%s\": the unix transport takes no host", ErrUnsupportedURI, boundedText(raw))
 		}
 		ep.network = "unix"
 		ep.address = query.Get("socket")
@@ -74,7 +81,7 @@ func parseURI(raw string) (endpoint, error) {
 		}
 	case "tcp", "tls":
 		if u.Hostname() == "" {
-			return endpoint{}, fmt.Errorf("%w %q: transport %s needs a host", ErrUnsupportedURI, raw, transport)
+			return endpoint{}, fmt.Errorf("%w \"%s\": transport %s needs a host", ErrUnsupportedURI, boundedText(raw), transport)
 		}
 		ep.network = "tcp"
 		ep.host, ep.port = u.Hostname(), u.Port()
@@ -93,11 +100,11 @@ func parseURI(raw string) (endpoint, error) {
 			case "1":
 				ep.noVerify = true
 			default:
-				return endpoint{}, fmt.Errorf("%w %q: no_verify must be 0 or 1", ErrUnsupportedURI, raw)
+				return endpoint{}, fmt.Errorf("%w \"%s\": no_verify must be 0 or 1", ErrUnsupportedURI, boundedText(raw))
 			}
 		}
 	default:
-		return endpoint{}, fmt.Errorf("%w %q: transport %q is not supported (use unix, tcp or tls)", ErrUnsupportedURI, raw, transport)
+		return endpoint{}, fmt.Errorf("%w \"%s\": transport \"%s\" is not supported (use unix, tcp or tls)", ErrUnsupportedURI, boundedText(raw), boundedText(transport))
 	}
 	return ep, nil
 }
@@ -137,17 +144,25 @@ func DefaultURI() string {
 	return "qemu:///system"
 }
 
+// Bounds of the read of libvirt.conf: a client configuration of a few
+// lines, on the root file system.
+const (
+	maxClientConf  = 64 << 10
+	clientConfWait = time.Second
+)
+
 // uriDefaultFromConf reads uri_default = "..." from a libvirt client
-// configuration file; "" when absent or unreadable.
+// configuration file; "" when absent, unreadable, not a regular file or
+// larger than any real one.
 func uriDefaultFromConf(path string) string {
-	f, err := os.Open(path)
+	ctx, cancel := context.WithTimeout(context.Background(), clientConfWait)
+	defer cancel()
+	data, err := files.Read(ctx, path, maxClientConf)
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		key, value, ok := strings.Cut(sc.Text(), "=")
+	for _, line := range strings.Split(string(data), "\n") {
+		key, value, ok := strings.Cut(line, "=")
 		if !ok || strings.TrimSpace(key) != "uri_default" {
 			continue
 		}

@@ -50,6 +50,7 @@ func TestStopWithTypoStopsRecordedDomain(t *testing.T) {
 		{"OCF_RESKEY_force_stop", "maybe"},       // not even the default is read from it
 		{"OCF_RESKEY_shutdown_mode", "halt"},     // stop's own check
 		{"OCF_RESKEY_hypervisor", "qemu+ssh://elsewhere/system"},
+		{"OCF_RESKEY_snapshot", "relative/dir"}, // libvirtd would save relative to its own folder
 	} {
 		t.Run(typo[0], func(t *testing.T) {
 			h := newHarness(t)
@@ -59,7 +60,7 @@ func TestStopWithTypoStopsRecordedDomain(t *testing.T) {
 			if h.hv.domain("vm1") != nil {
 				t.Fatalf("domain left running:\n%s", r.stderr)
 			}
-			if h.hv.called("Shutdown mode=0") != 1 || h.hv.called("Destroy") != 0 {
+			if h.hv.called("Shutdown mode=0") != 1 || h.hv.called("Destroy") != 0 || h.hv.called("Save") != 0 {
 				t.Fatalf("not a graceful stop with the defaults: %v", h.hv.callList())
 			}
 			if !slices.Contains(h.hv.callList(), "dial "+testURI) {

@@ -1,6 +1,7 @@
 package virtualdomain
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -100,6 +101,11 @@ func (s settings) shutdownFlags() libvirt.ShutdownMode {
 func checkStopSettings(s settings) error {
 	if err := checkHypervisor(s.uri); err != nil {
 		return err
+	}
+	if s.snapshotDir != "" && !filepath.IsAbs(s.snapshotDir) {
+		// libvirtd would save the guest's memory relative to its own
+		// working directory.
+		return ocf.ParamErrorf(pSnapshot, "%s is not an absolute path", agentlog.Clip(s.snapshotDir))
 	}
 	return checkShutdownMode(s.shutdownMode)
 }

@@ -154,10 +154,10 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 		path := filepath.Join(s.snapshotDir, t.name+".state")
 		err := h.Save(graceful, obs.dom, path)
 		if err == nil {
-			req.Log.Infof("saved the state of domain %s to %s", t.name, path)
+			req.Log.Infof("saved the state of domain %s to %s", t.name, agentlog.Clip(path))
 			return v.waitStopped(ctx, req, s, h, t)
 		}
-		req.Log.Errorf("failed to save the state of domain %s to %s: %v; shutting it down", t.name, path, err)
+		req.Log.Errorf("failed to save the state of domain %s to %s: %v; shutting it down", t.name, agentlog.Clip(path), err)
 	}
 	if s.saveConfig && t.file != nil {
 		v.saveConfig(graceful, req, s, h, obs.dom, t.file)

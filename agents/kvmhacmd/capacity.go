@@ -1,6 +1,7 @@
 package kvmhacmd
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 
@@ -42,13 +43,13 @@ func capacityCommand() *cli.Command {
 			"then ignores utilization and may overload hosts.\n\n" +
 			"Without --cib it reads the live cluster with one cibadmin --query (configuration) and one " +
 			"crm_mon --output-as=xml (node states and placement, as the scheduler sees them). With --cib it " +
-			"reads a saved CIB and takes placement from its status section (operation history).\n\n" +
+			"reads a saved CIB (a regular file of at most 64 MiB, or stdin closed within --timeout) and takes placement from its status section (operation history).\n\n" +
 			"Exit status: 0 when the cluster can lose any one node, 1 when some loss is SHORT, 2 on bad " +
 			"usage or when the CIB cannot be read or parsed.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "cib", Usage: "read this saved CIB (cibadmin --query > FILE; - for stdin) instead of the live cluster"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
-			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "bound for reading the live cluster"},
+			&cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "bound for reading the live cluster, or the saved CIB"},
 		},
 		Action: capacityAction,
 	}
@@ -65,7 +66,9 @@ func capacityAction(c *cli.Context) error {
 	var cluster *capacity.Cluster
 	var err error
 	if c.IsSet("cib") {
-		cluster, err = readCIBFile(c.String("cib"), c.App.Reader)
+		ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+		defer cancel()
+		cluster, err = readCIBFile(ctx, c.String("cib"), c.App.Reader)
 	} else {
 		cluster, err = readLiveCluster(c.Context, c.Duration("timeout"))
 	}

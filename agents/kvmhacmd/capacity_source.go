@@ -6,41 +6,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/capacity"
+	"github.com/kvmha/kvmha/internal/files"
 )
 
-// readCIBFile reads a saved CIB ("-": stdin); placement comes from its status
-// section.
-func readCIBFile(path string, stdin io.Reader) (*capacity.Cluster, error) {
+// readCIBFile reads a saved CIB ("-": stdin) within ctx; placement comes from its status
+// section. The file must be a regular one (a FIFO or a device is refused at once) of at
+// most capacity.MaxCIBSize bytes; stdin must be closed by its writer before ctx ends.
+func readCIBFile(ctx context.Context, path string, stdin io.Reader) (*capacity.Cluster, error) {
 	var data []byte
 	var err error
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, capacity.MaxCIBSize+1))
+		data, err = files.ReadStream(ctx, stdin, "stdin", capacity.MaxCIBSize)
 	} else {
-		data, err = readLimited(path)
+		data, err = files.Read(ctx, path, capacity.MaxCIBSize)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the CIB: %v", err)
 	}
 	c, err := capacity.ParseCIB(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
+		return nil, fmt.Errorf("%s: %v", agentlog.Clip(path), err)
 	}
 	return c, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, capacity.MaxCIBSize+1))
 }
 
 // readLiveCluster reads the configuration with cibadmin and the node states
@@ -73,9 +66,12 @@ func readLiveCluster(ctx context.Context, timeout time.Duration) (*capacity.Clus
 func runTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.WaitDelay = 2 * time.Second
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	stdout, stderr := &capped{limit: capacity.MaxCIBSize}, &capped{limit: 64 << 10}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if err := cmd.Run(); err != nil {
+		if stdout.over {
+			return nil, fmt.Errorf("%s %s: more than %d bytes of output", name, strings.Join(args, " "), stdout.limit)
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%s %s: no answer in time", name, strings.Join(args, " "))
 		}
@@ -87,6 +83,22 @@ func runTool(ctx context.Context, name string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %v", name, strings.Join(args, " "), err)
 	}
 	return stdout.Bytes(), nil
+}
+
+// capped keeps a tool's output up to limit bytes; a write beyond fails, which ends the
+// copy and so the tool (its pipe closes).
+type capped struct {
+	bytes.Buffer
+	limit int
+	over  bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.limit {
+		c.over = true
+		return 0, fmt.Errorf("more than %d bytes", c.limit)
+	}
+	return c.Buffer.Write(p)
 }
 
 func firstLine(s string) string {

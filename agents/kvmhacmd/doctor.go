@@ -102,6 +102,11 @@ func runDoctor(c *cli.Context) error {
 	defer cancel()
 	start := time.Now()
 	results := d.Run(ctx, checks)
+	for i := range results {
+		// A finding may quote a flag's value (a path, a URI): never a key.
+		results[i].Detail = messageRedactor.Redact(results[i].Detail)
+		results[i].Fix = messageRedactor.Redact(results[i].Fix)
+	}
 	if out == "json" {
 		err = writeDoctorJSON(c.App.Writer, results)
 	} else {

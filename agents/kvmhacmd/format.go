@@ -22,7 +22,13 @@ func formatCommand() *cli.Command {
 			}
 			s, err := heartbeat.ParseBackend(c.Args().First())
 			if err != nil {
-				return err
+				return cli.Exit(err.Error(), exitUsage)
+			}
+			if s.Scheme != heartbeat.SchemeBlock {
+				return cli.Exit(fmt.Sprintf("%s is no block backend (block:///dev/DEVICE)", s), exitUsage)
+			}
+			if n := c.Int("slots"); n < 1 || n > heartbeat.MaxSlots {
+				return cli.Exit(fmt.Sprintf("--slots %d not in 1..%d", n, heartbeat.MaxSlots), exitUsage)
 			}
 			if err := heartbeat.FormatDevice(s, c.Int("slots")); err != nil {
 				return err

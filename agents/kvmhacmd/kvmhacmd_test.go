@@ -85,30 +85,30 @@ func TestRunAndStatus(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	if code, _, errs := run("heartbeat", "status", "--state-dir", t.TempDir()); code != 1 || !strings.Contains(errs, "give --backends") {
+	if code, _, errs := run("heartbeat", "status", "--state-dir", t.TempDir()); code != 2 || !strings.Contains(errs, "give --backends") {
 		t.Fatalf("no config: %d %s", code, errs)
 	}
 	if code, _, _ := run("heartbeat", "status", "--output", "yaml"); code != 2 {
 		t.Fatal("bad output")
 	}
-	if code, _, _ := run("heartbeat", "status", "--backends", "nfs://x"); code != 1 {
+	if code, _, _ := run("heartbeat", "status", "--backends", "nfs://x"); code != 2 {
 		t.Fatal("bad backends")
 	}
-	if code, _, _ := run("heartbeat", "run", "--config", "/nonexistent", "--syslog=false"); code != 1 {
+	if code, _, _ := run("heartbeat", "run", "--config", "/nonexistent", "--syslog=false"); code != 2 {
 		t.Fatal("missing config")
 	}
 	bad := filepath.Join(t.TempDir(), "bad.conf")
 	os.WriteFile(bad, []byte(`{"node":"a b"}`), 0o600)
-	if code, _, _ := run("heartbeat", "run", "--config", bad, "--syslog=false"); code != 1 {
+	if code, _, _ := run("heartbeat", "run", "--config", bad, "--syslog=false"); code != 2 {
 		t.Fatal("invalid config")
 	}
 	if code, _, _ := run("heartbeat", "format"); code != 2 {
 		t.Fatal("format without a device")
 	}
-	if code, _, _ := run("heartbeat", "format", "rados://x"); code != 1 {
+	if code, _, _ := run("heartbeat", "format", "rados://x"); code != 2 {
 		t.Fatal("format of rados")
 	}
-	if code, _, _ := run("heartbeat", "format", "nope"); code != 1 {
+	if code, _, _ := run("heartbeat", "format", "nope"); code != 2 {
 		t.Fatal("format of garbage")
 	}
 	if code, out, _ := run("--version"); code != 0 || !strings.Contains(out, version) {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,7 +17,9 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/libvirtguests"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
@@ -26,6 +29,10 @@ func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "run the heartbeat daemon in the foreground (HostHeartbeat's start runs it detached)",
+		Description: "Runs until SIGTERM or SIGINT, then writes a stopped record and disarms the watchdog. " +
+			"Exit status: 0 after a clean stop, 1 when the daemon failed, 2 on bad usage or when the " +
+			"configuration file (a regular file of at most 1 MiB, read within 5 s) or the Ceph files it " +
+			"names cannot be read or are invalid.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Value: heartbeat.ConfigPathIn(heartbeat.DefaultStateDir),
 				Usage: "configuration file, as HostHeartbeat writes it"},
@@ -39,6 +46,10 @@ func runCommand() *cli.Command {
 			signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
 			if err := runDaemon(ctx, c.String("config"), log, c.App.ErrWriter); err != nil {
 				log.Errorf("%v", err)
+				var bad badInput
+				if errors.As(err, &bad) {
+					return cli.Exit("", exitUsage)
+				}
 				return cli.Exit("", 1)
 			}
 			return nil
@@ -46,22 +57,31 @@ func runCommand() *cli.Command {
 	}
 }
 
+// badInput is an error in what the command was given (its configuration file, the
+// files that names): exit status 2, as for bad usage.
+type badInput struct{ error }
+
+func (b badInput) Unwrap() error { return b.error }
+
 // runDaemon runs the daemon of the configuration file until ctx ends.
 func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) error {
 	cfg, err := heartbeat.ReadConfig(path)
 	if err != nil {
-		return err
+		return badInput{fmt.Errorf("configuration: %w", err)}
 	}
 	specs, err := cfg.Validate()
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return badInput{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
+	}
+	if err := checkCephFiles(ctx, specs, cephFiles{cfg.CephConf, "ceph_conf", cfg.CephKeyring, "ceph_keyring"}); err != nil {
+		return badInput{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
 	}
 	unlock, err := lockStateDir(cfg.StateDir)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	if err := os.WriteFile(cfg.PIDPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+	if err := files.WriteAtomic(cfg.PIDPath(), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return err
 	}
 	cephCfg := ceph.Config{ConfPath: cfg.CephConf, User: cfg.CephUser, Keyring: cfg.CephKeyring}
@@ -103,6 +123,30 @@ func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) 
 		return err
 	}
 	os.Remove(cfg.PIDPath())
+	return nil
+}
+
+// cephFiles are the Ceph configuration file and keyring a command is given, and the
+// names of the flags or fields that give them (for messages).
+type cephFiles struct{ conf, confName, keyring, keyringName string }
+
+// checkCephFiles checks, when a backend is on RADOS, the Ceph configuration file and
+// keyring librados will read: librados reads them whole and without a deadline, so a FIFO
+// or /dev/zero there would hang the daemon or grow it without bound.
+func checkCephFiles(ctx context.Context, specs []heartbeat.Spec, f cephFiles) error {
+	if !slices.ContainsFunc(specs, func(s heartbeat.Spec) bool { return s.Scheme == heartbeat.SchemeRADOS }) {
+		return nil
+	}
+	if f.conf != "" {
+		if err := ceph.CheckConfFile(ctx, f.conf); err != nil {
+			return fmt.Errorf("%s: %w", f.confName, err)
+		}
+	}
+	if f.keyring != "" {
+		if err := ceph.CheckKeyringFile(ctx, f.keyring); err != nil {
+			return fmt.Errorf("%s: %w", f.keyringName, err)
+		}
+	}
 	return nil
 }
 

@@ -18,6 +18,10 @@ func statusCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show every host's heartbeat: age of its last beat, backends, guests, I/O",
+		Description: "Reads every host's record on the local daemon's backends (or --backends) once. " +
+			"Exit status: 0 when the backends could be read (errors of single backends are listed), " +
+			"1 when they could not be opened, 2 on bad usage, or when there is neither --backends nor " +
+			"a readable configuration in --state-dir.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "state-dir", Value: heartbeat.DefaultStateDir,
 				Usage: "the local daemon's state directory (its configuration and observations)"},
@@ -59,19 +63,24 @@ func status(c *cli.Context) error {
 	state, _ := heartbeat.ReadState(dir)
 	var uris string
 	cephCfg := ceph.Config{ConfPath: c.String("ceph-conf"), User: c.String("ceph-user"), Keyring: c.String("ceph-keyring")}
+	files := cephFiles{cephCfg.ConfPath, "--ceph-conf", cephCfg.Keyring, "--ceph-keyring"}
 	if c.IsSet("backends") {
 		uris = c.String("backends")
 	} else {
 		cfg, err := heartbeat.ReadConfig(heartbeat.ConfigPathIn(dir))
 		if err != nil {
-			return fmt.Errorf("no heartbeat configured on this host (%v); give --backends", err)
+			return cli.Exit(fmt.Sprintf("no heartbeat configured on this host (%v); give --backends", err), exitUsage)
 		}
 		uris = strings.Join(cfg.Backends, " ")
 		cephCfg = ceph.Config{ConfPath: cfg.CephConf, User: cfg.CephUser, Keyring: cfg.CephKeyring}
+		files = cephFiles{cfg.CephConf, "the local configuration's ceph_conf", cfg.CephKeyring, "the local configuration's ceph_keyring"}
 	}
 	specs, err := heartbeat.ParseBackends(uris)
 	if err != nil {
-		return err
+		return cli.Exit("--backends: "+err.Error(), exitUsage)
+	}
+	if err := checkCephFiles(ctx, specs, files); err != nil {
+		return cli.Exit(err.Error(), exitUsage)
 	}
 	backends, err := heartbeat.OpenAll(ctx, specs, radosbackend.Opener(cephCfg, 5*time.Second))
 	if err != nil {

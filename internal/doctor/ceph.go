@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/files"
 )
 
 // CephSession is what the checks ask a Ceph cluster (a *ceph.Conn through
@@ -43,16 +44,22 @@ func (d *Doctor) cephSession(ctx context.Context) (CephSession, error) {
 			return nil, fmt.Errorf("%w (%s)", errMonitorsDown, strings.Join(unreachable(probes), "; "))
 		}
 		if k := d.Ceph.Keyring; k != "" {
-			// librados' own message for an unreadable keyring names no file.
-			f, err := os.Open(d.Root.path(k))
+			// librados' own message for an unreadable keyring names no file, and it
+			// reads a FIFO or a device without bound.
+			rctx, cancel := context.WithTimeout(ctx, keyringReadTimeout)
+			_, err := files.Read(rctx, d.Root.path(k), ceph.MaxKeyringSize)
+			cancel()
 			if err != nil {
 				return nil, &keyringError{err}
 			}
-			f.Close()
 		}
 		return d.ConnectCeph(ctx, d.Ceph)
 	})
 }
+
+// keyringReadTimeout bounds the read of the keyring: a local file reads at once, one on a
+// hung mount never.
+const keyringReadTimeout = 2 * time.Second
 
 type keyringError struct{ err error }
 

@@ -24,7 +24,7 @@ func New() *Doctor {
 	return &Doctor{
 		Root:        "/",
 		ConnectCeph: connectCeph,
-		MonHost:     ceph.Config.MonHost,
+		MonHost:     monHost,
 		Resolver:    net.DefaultResolver,
 		DialTCP:     dialer.DialContext,
 		DialLibvirt: func(ctx context.Context, uri string) (Libvirt, error) { return libvirt.Dial(ctx, uri) },
@@ -34,6 +34,18 @@ func New() *Doctor {
 		},
 		Now: time.Now,
 	}
+}
+
+// monHost is ceph.Config.MonHost after a bounded check of the configuration file, which
+// librados reads whole and without a deadline (a FIFO would hang the check, /dev/zero
+// grow the process).
+func monHost(cfg ceph.Config) (string, error) {
+	if len(cfg.MonHosts) == 0 && cfg.ConfPath != "" {
+		if err := ceph.CheckConfFile(context.Background(), cfg.ConfPath); err != nil {
+			return "", fmt.Errorf("ceph: %w", err)
+		}
+	}
+	return cfg.MonHost()
 }
 
 // cephConn adapts *ceph.Conn to CephSession.

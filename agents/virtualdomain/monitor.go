@@ -72,12 +72,13 @@ func (v *vd) monitorDomain(ctx context.Context, req *ocf.Request, s *settings, t
 	case obs.info.State == libvirt.StateNoState:
 		return ocf.Errorf(ocf.ErrGeneric, "domain %s has no state: libvirt cannot tell whether it runs", t.name)
 	}
-	if t.file != nil && (!req.HasRecord() || t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid) {
+	if t.file != nil && (!req.HasRecord() || t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid && v.recordNames(req, t)) {
 		// A domain running here of which this node has no record (an
 		// earlier version started it, or a probe found it) gets one: a stop
 		// with unusable parameters must find it. Without a UUID in the
 		// config file, the one libvirt gave the domain spares the next
-		// monitors the lookup by name.
+		// monitors the lookup by name. A record of another domain (the
+		// config file was edited) is kept: stop must find that one too.
 		t.uuid = obs.dom.UUID
 		if err := v.saveRecord(req, t); err != nil {
 			req.Log.Warnf("%v", err)
@@ -87,6 +88,13 @@ func (v *vd) monitorDomain(ctx context.Context, req *ocf.Request, s *settings, t
 		return nil
 	}
 	return v.checkRunning(ctx, req, *s, h, t, obs)
+}
+
+// recordNames reports whether this node's record names t (its name and
+// URI); false when there is none or it cannot be read.
+func (v *vd) recordNames(req *ocf.Request, t target) bool {
+	rec, ok, err := v.loadRecord(req, t.uri)
+	return ok && err == nil && rec.Name == t.name && rec.URI == t.uri
 }
 
 // monitorTarget is the domain from the config file, or the one this node's

@@ -174,6 +174,20 @@ func TestStopRecordedAndConfiguredDomainsDiffer(t *testing.T) {
 	}
 }
 
+// A monitor of an edited config file (another name, no UUID) keeps the
+// record of the domain this node started.
+func TestMonitorKeepsRecordOfAnotherDomain(t *testing.T) {
+	h := newHarness(t)
+	h.expect("start", ocf.Success)
+	h.writeConfig(domainXML("vm2", "", ""))
+	h.hv.add(&fakeDomain{name: "vm2", state: libvirt.StateRunning})
+	h.set("OCF_RESKEY_CRM_meta_interval", "10000")
+	h.expect("monitor", ocf.Success)
+	if rec, ok := h.record("vm1"); !ok || rec.Name != "vm1" {
+		t.Fatalf("record %+v %v", rec, ok)
+	}
+}
+
 // A config path that is a FIFO (or a hung mount) must not block stop or a
 // probe: the read is refused or abandoned, and the record decides.
 func TestConfigFIFO(t *testing.T) {

@@ -83,6 +83,9 @@ func TestURIFromFenceVirshOptions(t *testing.T) {
 	pki := t.TempDir()
 	key := filepath.Join(pki, "clientkey.pem")
 	os.WriteFile(key, []byte("-----BEGIN PRIVATE KEY-----\n"), 0o600)
+	// The folder is complete: validate reads every file the TLS dial needs.
+	os.WriteFile(filepath.Join(pki, "clientcert.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
+	os.WriteFile(filepath.Join(pki, "cacert.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
 	sshKey := filepath.Join(t.TempDir(), "id_ed25519")
 	os.WriteFile(sshKey, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"), 0o600)
 	for _, c := range []struct {

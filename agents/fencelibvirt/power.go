@@ -3,8 +3,10 @@ package fencelibvirt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
@@ -19,17 +21,29 @@ func power(s libvirt.State) fence.Power {
 	return fence.PowerOn
 }
 
-func (f *fencer) validate(_ context.Context, r *fence.Request) error {
-	_, err := libvirtURI(r.Values)
-	if err == nil && r.Values.Get(optLogin) != "" {
+// validate checks the options before every action, and that the TLS
+// client files of the URI's pkipath (identity_file) can be read, bounded:
+// go-libvirt reads them whole and without a deadline.
+func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
+	uri, err := libvirtURI(ctx, r.Values)
+	if err != nil {
+		return err
+	}
+	if err := libvirt.CheckTLSFiles(ctx, uri); err != nil {
+		if r.Values.IsSet(optIdentityFile) {
+			return fmt.Errorf("identity_file: %w", err)
+		}
+		return fmt.Errorf("uri: %w", err)
+	}
+	if r.Values.Get(optLogin) != "" {
 		r.Log.Debugf("username is not used: fence_libvirt does not log in with ssh")
 	}
-	return err
+	return nil
 }
 
 // domain connects and looks the plug up.
 func (f *fencer) domain(ctx context.Context, r *fence.Request) (hypervisor, libvirt.Domain, error) {
-	uri, err := libvirtURI(r.Values)
+	uri, err := libvirtURI(ctx, r.Values)
 	if err != nil {
 		return nil, libvirt.Domain{}, err
 	}
@@ -44,7 +58,7 @@ func (f *fencer) domain(ctx context.Context, r *fence.Request) (hypervisor, libv
 func (f *fencer) status(ctx context.Context, r *fence.Request) (fence.Power, error) {
 	h, d, err := f.domain(ctx, r)
 	if errors.Is(err, libvirt.ErrNotFound) && r.Values.Bool(optMissingAsOff) {
-		r.Log.Debugf("domain %q does not exist: off (missing_as_off)", r.Plug)
+		r.Log.Debugf("domain %q does not exist: off (missing_as_off)", agentlog.Clip(r.Plug))
 		return fence.PowerOff, nil
 	}
 	if err != nil {
@@ -84,7 +98,7 @@ func (f *fencer) on(ctx context.Context, r *fence.Request) error {
 
 // list prints name,UUID of every domain; list-status adds its state.
 func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, error) {
-	uri, err := libvirtURI(r.Values)
+	uri, err := libvirtURI(ctx, r.Values)
 	if err != nil {
 		return nil, err
 	}

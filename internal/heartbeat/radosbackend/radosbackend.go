@@ -8,6 +8,7 @@ package radosbackend
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -69,9 +70,26 @@ func (b *Backend) session(ctx context.Context) (*ceph.Conn, error) {
 	defer cancel()
 	stop := context.AfterFunc(ctx, cancel)
 	defer stop()
-	conn, err := ceph.Connect(cctx, b.cfg)
+	conn, err := b.connect(cctx)
 	b.conn, b.connErr = conn, err
 	return conn, err
+}
+
+// connect opens a session: first a bounded check of the files librados will read whole
+// and without a deadline (while b.mu is held, a FIFO there would hang every call of the
+// backend), then ceph.Connect, which names the monitors that do not answer and why.
+func (b *Backend) connect(ctx context.Context) (*ceph.Conn, error) {
+	if p := b.cfg.ConfPath; p != "" {
+		if err := ceph.CheckConfFile(ctx, p); err != nil {
+			return nil, fmt.Errorf("ceph configuration: %w", err)
+		}
+	}
+	if p := b.cfg.Keyring; p != "" {
+		if err := ceph.CheckKeyringFile(ctx, p); err != nil {
+			return nil, fmt.Errorf("ceph keyring: %w", err)
+		}
+	}
+	return ceph.Connect(ctx, b.cfg)
 }
 
 // check drops the session when the cluster blocklisted it: no call on it

@@ -2,10 +2,14 @@ package radosbackend
 
 import (
 	"context"
+	"errors"
+	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
@@ -47,5 +51,23 @@ func TestOpenerAndFailedSessions(t *testing.T) {
 	}
 	if b.Close() != nil {
 		t.Fatal("close")
+	}
+}
+
+// A Ceph configuration file or keyring that is a FIFO or a device is refused at once:
+// librados would block on it for ever (or read /dev/zero until memory runs out).
+func TestHostileCephFiles(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := heartbeat.ParseBackend("rados://rbd/hb")
+	for _, cfg := range []ceph.Config{{ConfPath: fifo}, {ConfPath: "/dev/zero"}, {Keyring: fifo}} {
+		b, _ := Opener(cfg, 5*time.Second)(context.Background(), rs)
+		start := time.Now()
+		_, err := b.Hosts(context.Background())
+		if !errors.Is(err, files.ErrNotRegular) || time.Since(start) > time.Second {
+			t.Errorf("%+v: %v after %s", cfg, err, time.Since(start))
+		}
 	}
 }

@@ -20,8 +20,8 @@ func runCommand(ctx context.Context, argv []string) (string, int, error) {
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C"}
 	cmd.WaitDelay = time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &cappedBuffer{limit: maxCommandOutput}
+	cmd.Stdout, cmd.Stderr = out, out
 	err := cmd.Run()
 	var exit *exec.ExitError
 	if errors.As(err, &exit) && ctx.Err() == nil {
@@ -43,3 +43,25 @@ func commandError(what, out string, code int, err error) error {
 	}
 	return nil
 }
+
+// maxCommandOutput bounds what the agent keeps of a program's output: a
+// monitor script that prints without end must not grow the agent.
+const maxCommandOutput = 64 << 10
+
+// cappedBuffer keeps the first limit bytes written to it and discards the
+// rest, still reporting every write as complete so the program is not cut
+// off by a broken pipe. (The buffer is a field, not embedded: io.Copy would
+// use an embedded bytes.Buffer's ReadFrom and bypass the cap.)
+type cappedBuffer struct {
+	buf   bytes.Buffer
+	limit int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if room := b.limit - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) String() string { return b.buf.String() }

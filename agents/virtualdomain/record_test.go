@@ -1,6 +1,7 @@
 package virtualdomain
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -399,5 +400,15 @@ func TestHugeValuesAreClipped(t *testing.T) {
 				t.Fatalf("exit %d, %d bytes of stderr, reason %.200q", r.code, len(r.stderr), r.reason())
 			}
 		})
+	}
+}
+
+// A program that prints without end does not grow the agent.
+func TestRunCommandOutputIsCapped(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, code, err := runCommand(ctx, []string{"sh", "-c", "head -c 10000000 /dev/zero"})
+	if err != nil || code != 0 || len(out) != maxCommandOutput {
+		t.Fatalf("%d bytes, exit %d, %v", len(out), code, err)
 	}
 }

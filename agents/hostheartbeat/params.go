@@ -47,7 +47,7 @@ var params = []ocf.Param{
 		ShortDesc: "How a fence message is carried out: message, reboot, off, or exec:/path",
 		LongDesc:  "message: sysrq reboot or power-off, as the message asks; reboot or off: always that; exec:/path runs /path NODE off|reboot (for test labs whose nodes are not machines)."},
 	{Name: pAttribute, Type: ocf.TypeString, Default: "kvmha-storage",
-		ShortDesc: "Node attribute set to 1 while every backend takes the record, 0 otherwise (empty: none)"},
+		ShortDesc: "Node attribute set to 1 while every backend takes the record, 0 otherwise (none: no attribute)"},
 	{Name: pCephConf, Type: ocf.TypeString, Default: "/etc/ceph/ceph.conf",
 		ShortDesc: "Ceph configuration file (rados:// backends)"},
 	{Name: pCephUser, Type: ocf.TypeString, Default: "admin",
@@ -78,6 +78,11 @@ func config(req *ocf.Request) (*heartbeat.Config, error) {
 	if libvirtURI == "none" {
 		libvirtURI = ""
 	}
+	// An empty value means the default (see ocf.Request.String): "none" sets no attribute.
+	attribute := req.String(pAttribute)
+	if attribute == "none" {
+		attribute = ""
+	}
 	var durs [3]heartbeat.Duration
 	for i, p := range []struct {
 		name string
@@ -97,7 +102,7 @@ func config(req *ocf.Request) (*heartbeat.Config, error) {
 		WatchdogDevice:   req.String(pWatchdogDevice),
 		WatchdogTimeout:  durs[2],
 		SelfFence:        req.String(pSelfFence),
-		StorageAttribute: req.String(pAttribute),
+		StorageAttribute: attribute,
 		CephConf:         req.String(pCephConf),
 		CephUser:         strings.TrimPrefix(req.String(pCephUser), "client."),
 		CephKeyring:      req.String(pCephKeyring),

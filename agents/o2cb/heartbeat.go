@@ -79,6 +79,9 @@ func (s *System) readRegion(dev, param string) (region, *ocfs2disk.Volume, error
 		if errors.Is(err, fs.ErrNotExist) {
 			return region{}, nil, ocf.Errorf(ocf.ErrInstalled, "%s: heartbeat device %s does not exist on this node", param, agentlog.Clip(dev))
 		}
+		if errors.Is(err, errNotBlockDevice) {
+			return region{}, nil, ocf.ParamErrorf(param, "heartbeat device is not a block device: %s", agentlog.Clip(dev))
+		}
 		return region{}, nil, fmt.Errorf("%s: cannot open heartbeat device %s: %w", param, agentlog.Clip(dev), unwrapPath(err))
 	}
 	defer f.Close()

@@ -2,6 +2,7 @@ package o2cb
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"slices"
 	"syscall"
@@ -132,4 +133,26 @@ func TestConfigFilesReadBounded(t *testing.T) {
 	// monitor compares with corosync.conf when it exists: a FIFO there must not hang it
 	h.expect(h.run("start"), 0)
 	h.expect(h.run("monitor", pCorosyncConf+"="+fifo), int(ocf.Degraded), "corosync_conf: ")
+}
+
+// What start would trip on, validate-all finds: a dlmfs_dir that is a file, a heartbeat
+// device that is no block device (a FIFO is not waited for).
+func TestValidateFindsWhatStartTripsOn(t *testing.T) {
+	h := newFakeHost(t)
+	h.write("etc/ocfs2/cluster.conf", twoNodes)
+	h.write("afile", "x")
+	h.expect(h.run("validate-all", pDLMFSDir+"="+h.path("afile")), int(ocf.ErrConfigured), "ocf-exit-reason:dlmfs_dir: not a directory")
+	h.expect(h.run("start", pDLMFSDir+"="+h.path("afile")), int(ocf.ErrConfigured), "ocf-exit-reason:dlmfs_dir: not a directory")
+
+	fifo := h.path("fifo")
+	must(syscall.Mkfifo(fifo, 0o600))
+	for _, dev := range []string{fifo, "/dev/zero", h.path("afile")} {
+		f, err := openBlockDevice(dev, false)
+		if !errors.Is(err, errNotBlockDevice) {
+			t.Fatalf("%s: %v %v", dev, f, err)
+		}
+	}
+	h.sys.OpenDevice = openBlockDevice
+	h.expect(h.run("start", pHBMode+"=global", pHBDevices+"="+fifo), int(ocf.ErrConfigured),
+		"ocf-exit-reason:heartbeat_devices: heartbeat device is not a block device")
 }

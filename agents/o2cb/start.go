@@ -144,8 +144,11 @@ func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
 	default:
 		return ocf.ParamErrorf(pDLMFSDir, "%s is mounted there, not ocfs2_dlmfs: choose another %s (%s)", agentlog.Clip(fstype), pDLMFSDir, agentlog.Clip(dir))
 	}
+	if err := checkDLMFSDir(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create %s: %w", dir, err)
+		return fmt.Errorf("%s: cannot create %s: %w", pDLMFSDir, agentlog.Clip(dir), unwrapPath(err))
 	}
 	if err := s.Mount("ocfs2_dlmfs", dir, "ocfs2_dlmfs"); err != nil {
 		return fmt.Errorf("cannot mount ocfs2_dlmfs at %s: %w", dir, err)
@@ -153,6 +156,16 @@ func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
 	st.MountedDLMFS = dir
 	if err := s.saveState(cluster, *st); err != nil {
 		return fmt.Errorf("cannot record the dlmfs mount: %w", err)
+	}
+	return nil
+}
+
+// checkDLMFSDir refuses a dlmfs_dir that exists as something else than a folder: no
+// mount point can be made there.
+func checkDLMFSDir(dir string) error {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		return ocf.ParamErrorf(pDLMFSDir, "not a directory: %s", agentlog.Clip(dir))
 	}
 	return nil
 }

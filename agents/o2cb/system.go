@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -78,14 +79,36 @@ func RealSystem() *System {
 		LookupIPv4: func(ctx context.Context, host string) ([]netip.Addr, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip4", host)
 		},
-		OpenDevice: func(path string, write bool) (*os.File, error) {
-			if write {
-				return os.OpenFile(path, os.O_RDWR, 0)
-			}
-			return os.Open(path)
-		},
+		OpenDevice: openBlockDevice,
 		SectorSize: sectorSize,
 	}
+}
+
+// errNotBlockDevice: a heartbeat device path names something else (the kernel takes only
+// block devices for a region).
+var errNotBlockDevice = errors.New("not a block device")
+
+// openBlockDevice opens a block device without blocking in open (O_NONBLOCK: a FIFO given
+// as a device would otherwise wait for a writer forever) and refuses anything else.
+func openBlockDevice(path string, write bool) (*os.File, error) {
+	flags := os.O_RDONLY
+	if write {
+		flags = os.O_RDWR
+	}
+	f, err := os.OpenFile(path, flags|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode()&os.ModeDevice == 0 || st.Mode()&os.ModeCharDevice != 0 {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: path, Err: errNotBlockDevice}
+	}
+	return f, nil
 }
 
 // modprobe runs modprobe -a. It is the agent's only child process: loading a

@@ -128,6 +128,9 @@ func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	if _, err := a.loadLayout(ctx, req, s); err != nil {
 		return err
 	}
+	if err := checkDLMFSDir(s.dlmfsDir); err != nil {
+		return err
+	}
 	if s.nodesFrom != fromCorosync && fileExists(s.corosyncConf) {
 		// monitor compares the kernel's nodes with this file when it exists: one it
 		// cannot read is reported now rather than as a degraded cluster later.

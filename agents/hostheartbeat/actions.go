@@ -320,14 +320,15 @@ func backendSummary(st *heartbeat.State) string {
 
 // lastLines returns the last n lines of a log file, for exit reasons.
 func lastLines(path string, n int) string {
-	f, err := os.Open(path)
+	// Non-blocking: whatever sits at the path (a FIFO) must not hold the action.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return path
 	}
 	defer f.Close()
 	buf := make([]byte, 4096)
 	fi, err := f.Stat()
-	if err != nil {
+	if err != nil || !fi.Mode().IsRegular() {
 		return path
 	}
 	off := max(fi.Size()-int64(len(buf)), 0)

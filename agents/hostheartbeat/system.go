@@ -47,11 +47,15 @@ func (realSystem) Spawn(argv []string, logPath string) (int, <-chan error, error
 	if fi, err := os.Stat(logPath); err == nil && fi.Size() > maxLog {
 		os.Rename(logPath, logPath+".1")
 	}
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	// Non-blocking open: a FIFO in the log's place would wait for a reader for ever.
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND|syscall.O_NONBLOCK, 0o640)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer logf.Close()
+	if fi, err := logf.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return 0, nil, fmt.Errorf("%s is no regular file", logPath)
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// A clean environment: nothing of Pacemaker's reaches the daemon.
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}

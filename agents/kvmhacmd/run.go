@@ -39,6 +39,9 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "syslog", Value: true, Usage: "also log to syslog"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return cli.Exit("kvmha heartbeat run takes no arguments, only flags", exitUsage)
+			}
 			log := newDaemonLog(c.App.ErrWriter, c.Bool("syslog"))
 			defer log.close()
 			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)

@@ -55,7 +55,10 @@ type localView struct {
 func status(c *cli.Context) error {
 	out := c.String("output")
 	if out != "table" && out != "json" {
-		return cli.Exit("--output must be table or json", 2)
+		return cli.Exit("--output must be table or json", exitUsage)
+	}
+	if c.NArg() > 0 {
+		return cli.Exit("kvmha heartbeat status takes no arguments, only flags", exitUsage)
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
 	defer cancel()

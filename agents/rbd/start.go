@@ -104,13 +104,13 @@ func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key k
 	var (
 		oe *ocf.Error
 		ce *rbdceph.ConnectError
-		fe *rbdceph.ConfError
+		pe *rbdceph.ParamError
 	)
 	switch {
 	case errors.As(err, &oe):
 		return nil, err
-	case errors.As(err, &fe):
-		return nil, ocf.ParamErrorf("cephconf", "%v", fe)
+	case errors.As(err, &pe):
+		return nil, ocf.ParamErrorf(pe.Param, "%s", req.Redact(pe.Error()))
 	case errors.As(err, &ce):
 		// The monitors and the cause come first: the exit reason keeps 128 bytes.
 		return nil, ocf.Errorf(ocf.ErrGeneric, "%s", req.Redact(ce.Error()))

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
@@ -23,11 +24,16 @@ func Open(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
 	if len(a.MonHosts) == 0 {
 		source = "mon_host of " + a.ConfPath
 	}
-	// Reading the configuration contacts no one; a file librados refuses is said so here,
-	// before any monitor is blamed.
+	// Reading the configuration and checking mon contact no one; a setting that cannot
+	// work is said so here, before any monitor is blamed.
+	if len(a.MonHosts) > 0 {
+		if err := ceph.CheckMonHost(strings.Join(a.MonHosts, ",")); err != nil {
+			return nil, &rbdceph.ParamError{Param: "mon", Err: err}
+		}
+	}
 	monHost, err := cfg.MonHost()
 	if err != nil {
-		return nil, &rbdceph.ConfError{Path: a.ConfPath, Err: err}
+		return nil, &rbdceph.ParamError{Param: "cephconf", Err: fmt.Errorf("librados cannot read %s: %w", a.ConfPath, err)}
 	}
 	reserve := probeReserve(ctx)
 	sctx, cancel := context.WithDeadline(ctx, deadline(ctx).Add(-reserve))

@@ -106,15 +106,16 @@ func (e *ConnectError) Error() string {
 	return b.String()
 }
 
-// ConfError is a Ceph configuration file librados refused to read.
-type ConfError struct {
-	Path string
-	Err  error
+// ParamError is a setting the session cannot use, found before any monitor is contacted:
+// Param says which one ("cephconf": librados refused the file; "mon": not a mon_host).
+type ParamError struct {
+	Param string
+	Err   error
 }
 
-func (e *ConfError) Error() string { return fmt.Sprintf("librados cannot read %s: %v", e.Path, e.Err) }
+func (e *ParamError) Error() string { return e.Err.Error() }
 
-func (e *ConfError) Unwrap() error { return e.Err }
+func (e *ParamError) Unwrap() error { return e.Err }
 
 // Errors the session returns (wrapped); the agent tests them with
 // errors.Is.

@@ -9,6 +9,7 @@
 #   make test       install what is needed, run every test (unit, fuzz seeds, meta-data,
 #                   the hostile-input sweep, lab tests against real Ceph, libvirt,
 #                   Pacemaker and a kernel VM)
+#   make campaign   the fault campaign on the 3-node lab (README, "Fault campaign")
 #   make lab-up / lab-down, make lint, make bench, make demo
 
 SHELL      := /bin/bash
@@ -125,6 +126,14 @@ bench: deps build
 	@if ! ls test/bench/*.sh >/dev/null 2>&1; then echo "make bench: no benchmarks yet"; exit 0; fi; \
 	test/lab/lab-up || { test/lab/lab-down; exit 1; }; \
 	rc=0; for b in test/bench/*.sh; do echo "== $$b"; bash $$b || rc=1; done; test/lab/lab-down; exit $$rc
+
+# The fault campaign on the 3-node lab (as root): CAMPAIGN_SEED, CAMPAIGN_FAULTS,
+# CAMPAIGN_DURATION, CAMPAIGN_GUESTS, CAMPAIGN_KINDS, CAMPAIGN_SABOTAGE, CAMPAIGN_KEEP (see
+# test/campaign/main.go); the report goes to build/campaign-SEED/.
+.PHONY: campaign
+campaign: deps install
+	$(GO) build -tags $(GOTAGS) -o $(BUILD)/campaign ./test/campaign
+	$(BUILD)/campaign
 
 # ocf:kvmha:VirtualDomain end to end in the 3-node lab (as root): installs the packages, builds
 # and installs the agent and fence_rbd, boots a guest from an RBD disk, live-migrates it, kills

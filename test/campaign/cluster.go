@@ -112,6 +112,12 @@ func (c *cluster) configure(nguests int) error {
 	if err := os.MkdirAll(filepath.Join(c.dir, "shared"), 0o755); err != nil {
 		return err
 	}
+	// The consoles: each node's qemu writes its own file (libvirt's log folder is per node).
+	for i := 1; i <= c.lab.nodes; i++ {
+		if err := os.MkdirAll(filepath.Dir(c.lab.consoleFile(i, "x")), 0o755); err != nil {
+			return err
+		}
+	}
 	for k := 1; k <= nguests; k++ {
 		c.guests = append(c.guests, fmt.Sprintf("vm%d", k))
 	}
@@ -151,7 +157,7 @@ func (c *cluster) configure(nguests int) error {
 		steps = append(steps,
 			[]string{"stonith", "level", "add", "1", nodeName(i), "rbd-fence", "lab-fence"},
 			[]string{"stonith", "level", "add", "2", nodeName(i), "kvmha-fence"},
-			[]string{"node", "utilization", nodeName(i), "cpu=4", "hv_memory=1024"})
+			[]string{"node", "utilization", nodeName(i), "cpu=4", "hv_memory=1024", "host_memory=1024"})
 	}
 	selfFence, err := c.writeSelfFence()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,20 +88,11 @@ func (n *nemesis) one(k, total int, kind string) {
 		res.Problems = append(res.Problems, "inject: "+err.Error())
 		n.log("     inject failed: %v", err)
 	}
-	// Hold: watch for the cluster's recovery meanwhile.
-	holdEnd := res.Inject.Add(f.Hold)
-	sawUnsettled := false
-	for time.Now().Before(holdEnd) {
-		n.watchHang()
-		if ok, _ := n.obs.settled(res.Inject); ok {
-			if sawUnsettled && res.Running < 0 {
-				res.Running = time.Since(res.Inject)
-			}
-		} else {
-			sawUnsettled = true
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	// From now on, watch for the guests running again, whatever the heal is doing.
+	rw := &recoveryWatch{}
+	stopWatch := make(chan struct{})
+	go n.watchRecovery(res.Inject, rw, stopWatch)
+	time.Sleep(time.Until(res.Inject.Add(f.Hold)))
 	res.Heal = time.Now()
 	if err := n.heal(&f); err != nil {
 		res.Problems = append(res.Problems, "heal: "+err.Error())
@@ -108,26 +100,23 @@ func (n *nemesis) one(k, total int, kind string) {
 	n.powerOnFenced(&res)
 	n.tl.add(event{Kind: evFault, State: "heal", Detail: fmt.Sprintf("#%d %s", k, f)})
 
-	// Every guest running once again.
-	start := time.Now()
-	for res.Running < 0 && time.Since(start) < recoveryBound {
-		if ok := n.confirmedSettled(res.Inject); ok {
-			if sawUnsettled {
-				res.Running = time.Since(res.Inject)
-			} else {
-				res.Running = 0
-			}
+	// Every guest running once again: the settled stretch that is still going on after the
+	// heal counts, an earlier one the fault broke later does not.
+	for time.Since(res.Heal) < recoveryBound {
+		if d, ok := rw.recovered(res.Inject); ok {
+			res.Running = d
 			break
 		}
 		n.unstickNodes(&res)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
+	close(stopWatch)
 	if res.Running < 0 {
 		_, why := n.obs.settled(res.Inject)
-		res.Problems = append(res.Problems, "not every guest running once after "+recoveryBound.String()+": "+strings.Join(why, "; "))
+		res.Problems = append(res.Problems, "not every guest running once "+recoveryBound.String()+" after the heal: "+strings.Join(why, "; "))
 	}
 	// Clean: every node online, nothing failed.
-	start = time.Now()
+	start := time.Now()
 	for time.Since(start) < cleanBound {
 		ok, _ := n.obs.settled(res.Heal)
 		if ok && n.obs.nodesOnline() && len(n.obs.failuresNow()) == 0 {
@@ -167,14 +156,47 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
-// confirmedSettled: settled, and still so a little later (Pacemaker's view is a second old).
-func (n *nemesis) confirmedSettled(since time.Time) bool {
-	if ok, _ := n.obs.settled(since); !ok {
-		return false
+// recoveryWatch follows whether every guest runs once where Pacemaker has it.
+type recoveryWatch struct {
+	mu           sync.Mutex
+	sawUnsettled bool
+	since        time.Time // start of the current settled stretch (zero: not settled)
+}
+
+// recovered: settled for settledConfirmFor without a break (Pacemaker's view is a second
+// old); the duration from inject to the start of that stretch, 0 if it never broke.
+func (rw *recoveryWatch) recovered(inject time.Time) (time.Duration, bool) {
+	rw.mu.Lock()
+	defer rw.mu.Unlock()
+	if rw.since.IsZero() || time.Since(rw.since) < settledConfirmFor {
+		return 0, false
 	}
-	time.Sleep(settledConfirmFor)
-	ok, _ := n.obs.settled(since)
-	return ok
+	if !rw.sawUnsettled {
+		return 0, true
+	}
+	return rw.since.Sub(inject), true
+}
+
+// watchRecovery samples settled every 200 ms from the injection on, and watches hung
+// libvirtds' guests meanwhile.
+func (n *nemesis) watchRecovery(inject time.Time, rw *recoveryWatch, stop <-chan struct{}) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+		n.watchHang()
+		ok, _ := n.obs.settled(inject)
+		rw.mu.Lock()
+		switch {
+		case !ok:
+			rw.sawUnsettled, rw.since = true, time.Time{}
+		case rw.since.IsZero():
+			rw.since = time.Now()
+		}
+		rw.mu.Unlock()
+	}
 }
 
 // watchHang: while a node's libvirtd is stopped, its guests' qemus still run there; none of

@@ -75,6 +75,7 @@ type view struct {
 }
 
 type observer struct {
+	noted  sync.Map // what noteOnce already said
 	lab    *lab
 	cl     *cluster
 	tl     *timeline
@@ -103,6 +104,14 @@ func (o *observer) run(ctx context.Context, wg *sync.WaitGroup) {
 	for _, f := range []func(context.Context){o.watchConsoles, o.watchPacemaker, o.watchFencing, o.watchHolders, o.watchBlocklist, o.checkTwoRunning} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
+	}
+}
+
+// noteOnce puts a sampler's error on the timeline the first time it is seen.
+func (o *observer) noteOnce(what string, err error) {
+	key := what + ": " + err.Error()
+	if _, seen := o.noted.LoadOrStore(key, true); !seen {
+		o.tl.add(event{Kind: evNote, Detail: "observer: " + key})
 	}
 }
 
@@ -548,7 +557,7 @@ type fenceHistory struct {
 		Origin    string `xml:"origin,attr"`
 		Completed string `xml:"completed,attr"`
 		Device    string `xml:"device,attr"`
-	} `xml:"fence_history>fence_event"`
+	} `xml:"list>fence_event"`
 }
 
 func (o *observer) watchFencing(ctx context.Context) {
@@ -558,12 +567,14 @@ func (o *observer) watchFencing(ctx context.Context) {
 			if !o.lab.on(i) {
 				continue
 			}
-			out, err := o.lab.onNode(5*time.Second, i, "stonith_admin", "--history", "*", "--output-as=xml")
+			out, err := o.lab.onNode(5*time.Second, i, "stonith_admin", "--history", "*", "--verbose", "--output-as=xml")
 			if err != nil {
+				o.noteOnce("fence history", err)
 				continue
 			}
 			var h fenceHistory
-			if xml.Unmarshal([]byte(out), &h) != nil {
+			if err := xml.Unmarshal([]byte(out), &h); err != nil {
+				o.noteOnce("fence history", err)
 				continue
 			}
 			for _, e := range h.Events {
@@ -594,6 +605,7 @@ func (o *observer) watchHolders(ctx context.Context) {
 		for _, g := range o.guests {
 			watchers, owner, err := o.ceph.holders(g)
 			if err != nil {
+				o.noteOnce("holders "+g, err)
 				continue
 			}
 			sort.Strings(watchers)
@@ -621,6 +633,7 @@ func (o *observer) watchBlocklist(ctx context.Context) {
 	for tick(ctx, blocklistPeriod) {
 		entries, err := o.ceph.blocklist()
 		if err != nil {
+			o.noteOnce("blocklist", err)
 			continue
 		}
 		sort.Strings(entries)

@@ -26,6 +26,7 @@ type summary struct {
 	Start      time.Time     `json:"start"`
 	End        time.Time     `json:"end"`
 	Sabotage   string        `json:"sabotage,omitempty"`
+	SabotageAt time.Time     `json:"sabotage_at,omitempty"`
 }
 
 // stats are min, median, p95 and max of durations.
@@ -72,9 +73,11 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	p("")
 	p("## Verdicts")
 	p("")
-	split, lost, other := 0, 0, 0
+	split, lost, other, sabotaged := 0, 0, 0, 0
 	for _, v := range s.Violations {
 		switch {
+		case !s.SabotageAt.IsZero() && !v.At.Before(s.SabotageAt):
+			sabotaged++
 		case strings.Contains(v.What, "acknowledged writes"):
 			lost++
 		case strings.Contains(v.What, "split-brain") || strings.Contains(v.What, "runs on") || strings.Contains(v.What, "generation") ||
@@ -104,6 +107,9 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	p("| nothing left for an operator | %s | %s |", verdict(len(s.Leftovers) == 0), orText(strings.Join(s.Leftovers, "; "), "nothing"))
 	if other > 0 {
 		p("| other | FAIL | %d violations |", other)
+	}
+	if s.Sabotage != "" {
+		p("| the sabotage (%s) is caught | %s | %d violations reported after it (expected) |", s.Sabotage, verdict(sabotaged > 0), sabotaged)
 	}
 	p("")
 	p("## Recovery per fault kind")

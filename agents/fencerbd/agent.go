@@ -8,6 +8,7 @@ package fencerbd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -125,6 +126,9 @@ func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
 // checkFiles reads ceph_conf and ceph_keyring, bounded, before librados
 // does (see ceph.CheckConfFile); a keyring others can read is a warning.
 func checkFiles(ctx context.Context, r *fence.Request, s settings) error {
+	if s.cfg.ConfPath == "" && len(s.cfg.MonHosts) == 0 {
+		return errors.New("ceph_conf is empty and mon_host is not set: no monitor to connect to")
+	}
 	if p := s.cfg.ConfPath; p != "" {
 		if err := ceph.CheckConfFile(ctx, p); err != nil {
 			if !r.Values.IsSet(optConf) && len(s.cfg.MonHosts) == 0 {

@@ -52,6 +52,20 @@ func TestOptionFilesAreReadBounded(t *testing.T) {
 	}
 }
 
+// TestNoMonitorToReach: an empty ceph_conf (possible on the command line;
+// stdin drops empty values) without mon_host names no monitor.
+func TestNoMonitorToReach(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := New().Main([]string{"-o", "validate-all", "--ceph-conf=", "--hosts=node1=10.0.0.1"}, nil, &out, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "ceph_conf is empty and mon_host is not set") {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	errb.Reset()
+	if code := New().Main([]string{"-o", "validate-all", "--ceph-conf=", "--mon-host=10.0.9.1", "--hosts=node1=10.0.0.1"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("mon_host without a configuration file: exit %d: %s", code, errb.String())
+	}
+}
+
 // TestKeyIsNeverEchoed: a cephx key where a value belongs is not printed.
 func TestKeyIsNeverEchoed(t *testing.T) {
 	const key = "AQBr0x1kAAAAABAAhHZ1bJ6Px7s3S3IQpHaZ6w=="

@@ -182,10 +182,17 @@ func isBracketedIPPort(s string) bool {
 }
 
 // isDNSName checks the syntax of a host name (letters, digits, hyphens and
-// dots; labels of 1-63 characters; at most 253 in all).
+// dots; labels of 1-63 characters; at most 253 in all). A name whose last
+// label is all digits is refused: no top-level domain is, and the C
+// resolver reads such a name as an address in the old numeric forms ("0"
+// is 0.0.0.0, "2130706433" and "127.1" are 127.0.0.1, "10.0.0.300" fails).
 func isDNSName(s string) bool {
 	s = strings.TrimSuffix(s, ".")
 	if s == "" || len(s) > 253 {
+		return false
+	}
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	if strings.Trim(last, "0123456789") == "" {
 		return false
 	}
 	for _, label := range strings.Split(s, ".") {

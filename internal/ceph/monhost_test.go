@@ -48,7 +48,9 @@ func TestResolveMonHost(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", " , ", "gone.example", "bad_host!", "10.0.0.1:99999", "[v2:junk]",
-		"host.example:0/1", "-lead.example", strings.Repeat("a,", 100)} {
+		"host.example:0/1", "-lead.example", strings.Repeat("a,", 100),
+		// Numeric forms the C resolver would read as addresses.
+		"0", "9999999999", "2130706433", "127.1", "10.0.0.300", "v2:0:3300"} {
 		if got, err := ResolveMonHost(context.Background(), r, bad); err == nil {
 			t.Errorf("%q accepted as %q", bad, got)
 		}

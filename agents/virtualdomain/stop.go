@@ -32,7 +32,11 @@ func (v *vd) stop(ctx context.Context, req *ocf.Request) error {
 		// (stopRecorded), or succeeds when there is none. It does not know
 		// the .domain file of earlier versions, which is handled here.
 		if !req.HasRecord() {
-			if rec, ok, lerr := v.loadRecord(req, v.fallbackURI(req)); ok && lerr == nil {
+			rec, ok, lerr := v.loadRecord(req, v.fallbackURI(req))
+			switch {
+			case lerr != nil:
+				return ocf.Errorf(ocf.ErrGeneric, "cannot tell which domain to stop: %v (and %v)", lerr, err)
+			case ok:
 				req.Log.Warnf("%v; stopping domain %s, which this node started", err, rec.Name)
 				return v.stopTargets(ctx, req, recordSettings(rec), []target{rec.target()})
 			}

@@ -98,3 +98,50 @@ func FuzzRecordIPs(f *testing.F) {
 		}
 	})
 }
+
+// FuzzTargetGuard: whatever a plug says, a target the guard lets through
+// never reaches all addresses, a special network, this host, a monitor or
+// past one node's hosts entry.
+func FuzzTargetGuard(f *testing.F) {
+	for _, s := range []string{"0.0.0.0/0", "::/0", "10.0.0.0/8", "127.0.0.1", "::ffff:127.0.0.1", "::fffe:0:0/95", "[::1]",
+		"10.0.0.2", "10.0.0.2,10.0.0.1", "10.5.0.0/16", "fd00::/64", "224.0.0.1", "10.0.9.1", "10.0.0.99/32", "node2"} {
+		f.Add(s)
+	}
+	hosts, _ := parseHosts(testHosts)
+	self, mon := netip.MustParseAddr("10.0.0.99"), netip.MustParseAddr("10.0.9.1")
+	f.Fuzz(func(t *testing.T, plug string) {
+		tg, err := hosts.resolveTarget(plug)
+		if err != nil {
+			return
+		}
+		_, named := hosts.addrs[plug]
+		g := &addrGuard{target: tg.name, hosts: hosts, self: map[netip.Addr]bool{self: true}, mons: map[netip.Addr]bool{mon: true}}
+		if g.checkTarget(tg, !named) != nil {
+			return
+		}
+		owners := map[string]bool{}
+		for _, p := range tg.addrs {
+			if p.Bits() == 0 || p.Contains(self) || p.Contains(mon) || p.Addr().Is4In6() {
+				t.Fatalf("%q: %s passed the guard", plug, p)
+			}
+			for _, s := range specialNets {
+				if p.Overlaps(s.net) {
+					t.Fatalf("%q: %s touches %s", plug, p, s.net)
+				}
+			}
+			for _, n := range hosts.names {
+				for _, q := range hosts.addrs[n] {
+					if p.Overlaps(q) {
+						owners[n] = true
+						if !named && q.Bits() > p.Bits() {
+							t.Fatalf("%q: %s reaches past %s of %s", plug, p, q, n)
+						}
+					}
+				}
+			}
+		}
+		if len(owners) > 1 {
+			t.Fatalf("%q reaches %d nodes", plug, len(owners))
+		}
+	})
+}

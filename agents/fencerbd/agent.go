@@ -100,10 +100,7 @@ func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
 		return err
 	}
 	fencing := fencingAction(r.Action) && r.Plug != ""
-	g, err := f.configGuard(ctx, r, s, fencing)
-	if err != nil {
-		return err
-	}
+	g := f.configGuard(ctx, r, s, fencing)
 	if err := g.checkHosts(f.hostName(s.hosts)); err != nil {
 		return err
 	}

@@ -180,7 +180,7 @@ const guardWait = time.Second
 // unfencing runs on the target itself), and the monitors of mon_host or of the configuration file when
 // they can be read and resolved in time (off checks against the session's
 // again).
-func (f *fencer) configGuard(ctx context.Context, r *fence.Request, s settings, fencing bool) (*addrGuard, error) {
+func (f *fencer) configGuard(ctx context.Context, r *fence.Request, s settings, fencing bool) *addrGuard {
 	g := &addrGuard{self: map[netip.Addr]bool{}, local: map[netip.Addr]bool{}, mons: map[netip.Addr]bool{}, hosts: s.hosts}
 	local := f.localAddrs
 	if local == nil {
@@ -188,7 +188,8 @@ func (f *fencer) configGuard(ctx context.Context, r *fence.Request, s settings, 
 	}
 	ips, err := local()
 	if err != nil {
-		return nil, fmt.Errorf("listing this host's addresses: %w", err)
+		// Off checks again against the session's own addresses.
+		r.Log.Warnf("not checking against this host's addresses: listing them: %v", err)
 	}
 	for _, ip := range ips {
 		g.local[ip.Unmap()] = true
@@ -199,22 +200,22 @@ func (f *fencer) configGuard(ctx context.Context, r *fence.Request, s settings, 
 	monHost, err := s.cfg.MonHost()
 	if err != nil || monHost == "" {
 		r.Log.Debugf("not checking against the monitors' addresses before connecting: %v", err)
-		return g, nil
+		return g
 	}
 	rctx, cancel := context.WithTimeout(ctx, guardWait)
 	defer cancel()
 	resolved, err := ceph.ResolveMonHost(rctx, nil, monHost)
 	if err != nil {
 		r.Log.Debugf("not checking against the monitors' addresses before connecting: %v", err)
-		return g, nil
+		return g
 	}
 	mons, err := ceph.ParseMonAddrs(resolved)
 	if err != nil {
 		r.Log.Debugf("not checking against the monitors' addresses before connecting: %v", err)
-		return g, nil
+		return g
 	}
 	g.addMons(mons)
-	return g, nil
+	return g
 }
 
 func (g *addrGuard) addMons(mons []ceph.MonAddrs) {

@@ -89,7 +89,7 @@ func (p *cephProbe) blocklist() ([]string, error) {
 	// Pacific prints two JSON arrays back to back: the entries, then the range entries.
 	var entries []string
 	dec := json.NewDecoder(bytes.NewReader(out))
-	for dec.More() {
+	for k := 0; dec.More(); k++ {
 		var list []struct {
 			Addr string `json:"addr"`
 		}
@@ -97,6 +97,9 @@ func (p *cephProbe) blocklist() ([]string, error) {
 			break
 		}
 		for _, e := range list {
+			if k > 0 {
+				e.Addr = "range " + e.Addr // the second array: range entries
+			}
 			entries = append(entries, e.Addr)
 		}
 	}

@@ -223,7 +223,11 @@ func inside(root string, k knobs) error {
 		switch e.Kind {
 		case evViolation:
 			logf("VIOLATION: %s", e.Detail)
-		case evFence, evWatchdog:
+		case evFence:
+			if !strings.HasPrefix(e.State, "on ") { // unfencing of a node that rejoins: routine
+				logf("     %s", e)
+			}
+		case evWatchdog:
 			logf("     %s", e)
 		}
 	}

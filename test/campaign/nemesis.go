@@ -129,12 +129,7 @@ func (n *nemesis) one(k, total int, kind string) {
 	if res.Clean < 0 {
 		res.Problems = append(res.Problems, fmt.Sprintf("not clean %s after the heal: online %v, failures %v", cleanBound, n.obs.v.online, n.obs.failuresNow()))
 	}
-	after, _ := n.obs.where()
-	for _, g := range n.cl.guests {
-		if !slices.Equal(before[g], after[g]) {
-			res.Affected = append(res.Affected, g)
-		}
-	}
+	res.Affected = n.affected(before, res.Inject)
 	n.tl.add(event{Kind: evRecovery, Detail: fmt.Sprintf("#%d running after %s, clean %s after the heal", k, fmtDur(res.Running), fmtDur(res.Clean))})
 	n.chk.atRecovery(fmt.Sprintf("after fault #%d", k))
 	n.results = append(n.results, res)
@@ -287,4 +282,25 @@ func (n *nemesis) offlineSince(node string) time.Time {
 		}
 	}
 	return on
+}
+
+// affected lists the guests the fault stopped or moved: a domain that left a node, or one
+// that started on another, since inject (before: where each ran then).
+func (n *nemesis) affected(before map[string][]string, inject time.Time) []string {
+	hit := map[string]bool{}
+	for _, e := range n.tl.snapshot() {
+		if e.Kind != evDomain || e.T.Before(inject) {
+			continue
+		}
+		if e.State != "running" || !slices.Contains(before[e.Guest], e.Node) {
+			hit[e.Guest] = true
+		}
+	}
+	var out []string
+	for _, g := range n.cl.guests {
+		if hit[g] {
+			out = append(out, g)
+		}
+	}
+	return out
 }

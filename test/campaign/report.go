@@ -114,7 +114,7 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	p("")
 	p("## Recovery per fault kind")
 	p("")
-	p("Running: from the injection until every guest ran once again where Pacemaker has it, over the faults that stopped or moved a guest. Clean: from the heal until, also, every node was online and no action had failed.")
+	p("Running: from the injection until every guest ran once again where Pacemaker has it, over the faults that stopped or moved a guest (the domain left its node, or started on another). Clean: from the heal until, also, every node was online and no action had failed.")
 	p("")
 	p("| kind | faults | running: n | min | median | p95 | max | clean: min | median | p95 | max |")
 	p("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -130,7 +130,7 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	for _, k := range kinds {
 		var run, clean []time.Duration
 		for _, f := range byKind[k] {
-			if f.Running > 0 {
+			if len(f.Affected) > 0 && f.Running >= 0 {
 				run = append(run, f.Running)
 			}
 			if f.Clean >= 0 {
@@ -147,7 +147,7 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	target := func(kind string, bound time.Duration) {
 		var run []time.Duration
 		for _, f := range byKind[kind] {
-			if f.Running > 0 {
+			if len(f.Affected) > 0 && f.Running >= 0 {
 				run = append(run, f.Running)
 			}
 		}

@@ -24,7 +24,8 @@ import (
 // rbd-nbd, driver=auto picking rbd-nbd for an image with journaling (which the kernel lacks)
 // and krbd once it is disabled, an image held by a client on the host refused, stop refusing
 // a mounted device, a read-only snapshot map, monitors given as one DNS name with a dead
-// address first, and ocf-tester. Each case is a subtest.
+// address first, a stop with a typo unmapping what start mapped (typo-stop), and ocf-tester.
+// Each case is a subtest.
 func TestRBDAgentInKernelVM(t *testing.T) {
 	env := rbdLabEnv(t)
 	dir := buildRBDAgent(t, env)
@@ -61,7 +62,7 @@ func TestRBDAgentInKernelVM(t *testing.T) {
 		"CEPH_POOL="+env["CEPH_POOL"], "CEPH_ADMIN_KEYRING="+env["CEPH_ADMIN_KEYRING"],
 		"IMG_PLAIN="+plain, "IMG_JOURNAL="+journal, "IMG_HELD="+held, "sh", script)
 	t.Logf("kernel VM run took %.1fs:\n%s", time.Since(start).Seconds(), out)
-	for _, c := range []string{"krbd", "nbd", "auto-nbd", "auto-krbd", "held", "in-use", "snapshot", "mon-dns", "ocf-tester"} {
+	for _, c := range []string{"krbd", "nbd", "auto-nbd", "auto-krbd", "held", "in-use", "snapshot", "mon-dns", "typo-stop", "ocf-tester"} {
 		t.Run(c, func(t *testing.T) {
 			if !regexp.MustCompile(`(?m)^ok ` + regexp.QuoteMeta(c) + `$`).MatchString(out) {
 				t.Errorf("case %s did not pass (see the VM's output above)", c)

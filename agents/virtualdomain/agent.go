@@ -59,9 +59,13 @@ func newAgent(d deps) *ocf.Agent {
 		Start:        v.start,
 		Stop:         v.stop,
 		StopRecorded: v.stopRecorded,
-		Monitor:      v.monitor,
-		MigrateTo:    v.migrateTo,
-		MigrateFrom:  v.migrateFrom,
-		Validate:     v.validate,
+		// A monitor whose parameters the runtime refuses (a value of the wrong type)
+		// judges the recorded domain too, as one validate refuses does.
+		MonitorRecorded: v.monitorRefused,
+		LegacyRecords:   func(req *ocf.Request) []string { return []string{legacyRecordPath(req)} },
+		Monitor:         v.monitor,
+		MigrateTo:       v.migrateTo,
+		MigrateFrom:     v.migrateFrom,
+		Validate:        v.validate,
 	}
 }

@@ -45,6 +45,15 @@ func (v *vd) monitorRecorded(ctx context.Context, req *ocf.Request) error {
 	return v.monitorDomain(ctx, req, nil, rec.target())
 }
 
+// monitorRefused is Agent.MonitorRecorded: the runtime refused a parameter's
+// value before validate ran; the recorded domain is judged all the same.
+func (v *vd) monitorRefused(ctx context.Context, req *ocf.Request) error {
+	if v.unusable == nil {
+		v.unusable = ocf.Errorf(ocf.ErrConfigured, "a parameter has a value of the wrong type")
+	}
+	return v.monitorRecorded(ctx, req)
+}
+
 // monitorDomain reports the state of t. With settings, a running domain
 // also gets the deeper checks and the housekeeping (see checkRunning).
 func (v *vd) monitorDomain(ctx context.Context, req *ocf.Request, s *settings, t target) error {
@@ -72,7 +81,7 @@ func (v *vd) monitorDomain(ctx context.Context, req *ocf.Request, s *settings, t
 	case obs.info.State == libvirt.StateNoState:
 		return ocf.Errorf(ocf.ErrGeneric, "domain %s has no state: libvirt cannot tell whether it runs", t.name)
 	}
-	if t.file != nil && (!req.HasRecord() || t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid && v.recordNames(req, t)) {
+	if t.file != nil && (!hasCurrentRecord(req) || t.file.cfg.UUID == "" && obs.dom.UUID != t.uuid && v.recordNames(req, t)) {
 		// A domain running here of which this node has no record (an
 		// earlier version started it, or a probe found it) gets one: a stop
 		// with unusable parameters must find it. Without a UUID in the

@@ -70,12 +70,13 @@ func legacyRecordPath(req *ocf.Request) string {
 }
 
 // hasRecord reports whether this node has a record of the resource, in
-// either form (an unreadable one counts).
-func (v *vd) hasRecord(req *ocf.Request) bool {
-	if req.HasRecord() {
-		return true
-	}
-	_, err := os.Lstat(legacyRecordPath(req))
+// either form (an unreadable one counts; the runtime's HasRecord counts the
+// legacy file through Agent.LegacyRecords).
+func (v *vd) hasRecord(req *ocf.Request) bool { return req.HasRecord() }
+
+// hasCurrentRecord reports whether the record exists in its current form.
+func hasCurrentRecord(req *ocf.Request) bool {
+	_, err := os.Lstat(req.RecordPath())
 	return !errors.Is(err, fs.ErrNotExist)
 }
 

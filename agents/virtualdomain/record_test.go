@@ -97,7 +97,7 @@ func TestStopWithTypoAndCorruptRecordFails(t *testing.T) {
 	writeTestFile(t, filepath.Join(h.rscTmp(), "kvmha-VirtualDomain-vm1.record"), "{not json")
 	h.set("OCF_RESKEY_migration_downtime", "abc")
 	r := h.expect("stop", ocf.ErrGeneric)
-	if !strings.HasPrefix(r.reason(), "cannot tell which domain to stop: this node's record") {
+	if !strings.HasPrefix(r.reason(), "cannot tell which domain to stop: corrupt record") {
 		t.Fatalf("reason %q", r.reason())
 	}
 }

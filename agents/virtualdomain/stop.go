@@ -28,19 +28,9 @@ const (
 func (v *vd) stop(ctx context.Context, req *ocf.Request) error {
 	s := readSettings(req, v.defaultURI)
 	if err := checkStopSettings(s); err != nil {
-		// The runtime answers this: it stops what this node's record names
-		// (stopRecorded), or succeeds when there is none. It does not know
-		// the .domain file of earlier versions, which is handled here.
-		if !req.HasRecord() {
-			rec, ok, lerr := v.loadRecord(req, v.fallbackURI(req))
-			switch {
-			case lerr != nil:
-				return ocf.Errorf(ocf.ErrGeneric, "cannot tell which domain to stop: %v (and %v)", lerr, err)
-			case ok:
-				req.Log.Warnf("%v; stopping domain %s, which this node started", err, rec.Name)
-				return v.stopTargets(ctx, req, recordSettings(rec), []target{rec.target()})
-			}
-		}
+		// The runtime answers this: it stops what this node's record (or the
+		// .domain file of earlier versions) names, through stopRecorded, or
+		// succeeds when there is none.
 		return err
 	}
 	targets, err := v.whatToStop(ctx, req, s)

@@ -47,6 +47,16 @@ type Agent struct {
 	// record once what it names is stopped. nil: the agent keeps no record, and such a
 	// stop succeeds, since nothing can have started with that configuration.
 	StopRecorded Handler
+	// MonitorRecorded reports the state of what this node's record names, for a monitor
+	// whose parameters cannot be used, when a record exists: a probe must not answer "not
+	// running" for a guest the record says runs here just because of a typo. nil: such a
+	// probe answers not running and a recurring monitor fails (the rules of
+	// validationOutcome).
+	MonitorRecorded Handler
+	// LegacyRecords lists files where earlier versions of the agent kept their record; a
+	// stop or monitor with unusable parameters treats them as a record, and StopRecorded or
+	// MonitorRecorded read them.
+	LegacyRecords func(*Request) []string
 	// Validate adds agent-specific checks after the runtime's parameter type
 	// checks. It runs for validate-all and before the actions whose spec sets
 	// runsValidate (see actions.go) - not before stop, demote or notify.

@@ -70,16 +70,25 @@ func (r *Request) LoadRecord(v any) (bool, error) {
 		return false, fmt.Errorf("cannot read this node's record of the resource: %w", err)
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return false, fmt.Errorf("this node's record of the resource (%s) is corrupt: %v", r.RecordPath(), err)
+		return false, fmt.Errorf("corrupt record of the resource on this node (%s): %v", r.RecordPath(), err)
 	}
 	return true, nil
 }
 
 // HasRecord reports whether this resource has a record on this node (an unreadable one
-// counts: it is there).
+// counts: it is there), including one an older version of the agent kept elsewhere
+// (Agent.LegacyRecords).
 func (r *Request) HasRecord() bool {
-	_, err := os.Lstat(r.RecordPath())
-	return !errors.Is(err, fs.ErrNotExist)
+	paths := []string{r.RecordPath()}
+	if r.agent.LegacyRecords != nil {
+		paths = append(paths, r.agent.LegacyRecords(r)...)
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }
 
 // DropRecord removes the record; removing none succeeds.

@@ -118,3 +118,42 @@ func TestParamErrorf(t *testing.T) {
 		t.Fatalf("%d %v", CodeOf(err), err)
 	}
 }
+
+func TestMonitorWithUnusableParametersReportsTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	var stopped []string
+	a := recordingAgent(&stopped)
+	a.MonitorRecorded = func(_ context.Context, req *Request) error {
+		var rec map[string]string
+		if ok, _ := req.LoadRecord(&rec); ok {
+			return nil // the recorded one runs
+		}
+		return Exit(NotRunning)
+	}
+	base := []string{"HA_RSCTMP=" + dir, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESKEY_count=abc"}
+	if r := invoke(a, newTestWorld(), "monitor", base...); r.code != int(NotRunning) {
+		t.Fatalf("probe with a typo, no record: %d %s", r.code, r.stderr)
+	}
+	invoke(a, newTestWorld(), "start", "HA_RSCTMP="+dir, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESKEY_name=vm1")
+	if r := invoke(a, newTestWorld(), "monitor", base...); r.code != 0 {
+		t.Fatalf("probe with a typo and a record: %d %s", r.code, r.stderr)
+	}
+}
+
+func TestLegacyRecordCounts(t *testing.T) {
+	dir := t.TempDir()
+	var stopped []string
+	a := recordingAgent(&stopped)
+	legacy := filepath.Join(dir, "old-format")
+	a.LegacyRecords = func(*Request) []string { return []string{legacy} }
+	a.StopRecorded = func(context.Context, *Request) error {
+		stopped = append(stopped, "legacy")
+		return os.Remove(legacy)
+	}
+	if err := os.WriteFile(legacy, []byte("vm1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := invoke(a, newTestWorld(), "stop", "HA_RSCTMP="+dir, "OCF_RESKEY_count=abc"); r.code != 0 || len(stopped) != 1 {
+		t.Fatalf("stop with a legacy record: %d %q %s", r.code, stopped, r.stderr)
+	}
+}

@@ -224,8 +224,15 @@ func (a *Agent) dispatch(req *Request, spec actionSpec, start time.Time) error {
 // findings about the parameters.
 func (a *Agent) perform(ctx context.Context, req *Request, spec actionSpec, problems []string) error {
 	if len(problems) > 0 {
-		if spec.name == ActionStop && a.stopsByRecord(req) {
+		switch {
+		case spec.name == ActionStop && a.stopsByRecord(req):
 			return a.stopByRecord(ctx, req, strings.Join(problems, "; "))
+		case isMonitor(spec.name) && a.MonitorRecorded != nil && req.HasRecord():
+			for _, p := range problems {
+				req.Log.Errorf("%s", p)
+			}
+			req.Log.Warnf("%s; reporting the state of what this node's record says was started here", strings.Join(problems, "; "))
+			return a.MonitorRecorded(ctx, req)
 		}
 		return req.invalidParams(problems)
 	}

@@ -466,7 +466,8 @@ func TestVirtualDomainThreeNodes(t *testing.T) {
 	os.Chmod(filepath.Dir(config), 0o755)
 	if out, err := onNode("1", "pcs", "resource", "create", "vm", "ocf:kvmha:VirtualDomain", "config="+config,
 		"migration_transport=tcp", "ceph_conf="+conf, "ceph_user="+user, "ceph_keyring="+keyring,
-		"meta", "allow-migrate=true", "op", "monitor", "interval=10s"); err != nil {
+		// Stickiness: pcs resource move refuses to move a resource it cannot tell will stay.
+		"meta", "allow-migrate=true", "resource-stickiness=100", "op", "monitor", "interval=10s"); err != nil {
 		t.Fatalf("pcs resource create: %v\n%s", err, out)
 	}
 	var first string

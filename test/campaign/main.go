@@ -167,6 +167,11 @@ func outside(root string, k knobs) error {
 		k, v, _ := strings.Cut(kv, "=")
 		os.Setenv(k, v)
 	}
+	// A fresh lab: one another test left up would carry its own configuration (we hold the
+	// lock, so nothing else is using it).
+	if out, err := l.script(5*time.Minute, "nodes.sh", "down"); err != nil {
+		return fmt.Errorf("%v\n%s", err, lastLines(out, 20))
+	}
 	if out, err := l.script(5*time.Minute, "nodes.sh", "up", "3"); err != nil {
 		return fmt.Errorf("%v\n%s", err, lastLines(out, 20))
 	}

@@ -52,9 +52,9 @@ func TestRBDAgentInKernelVM(t *testing.T) {
 	}
 
 	script, _ := filepath.Abs(filepath.Join(labDir(), "vm", "rbd-agent.sh"))
-	// A normal run takes 75-90 s; a VM that cannot reach Ceph would otherwise hang for vm.sh's
-	// default 600 s.
-	t.Setenv("LAB_VM_TIMEOUT", "300")
+	// A normal run takes 2-4 minutes (under TCG, more on a busy host: 230 s seen with
+	// typo-stop); a VM that cannot reach Ceph would otherwise hang for vm.sh's default 600 s.
+	t.Setenv("LAB_VM_TIMEOUT", "450")
 	start := time.Now()
 	out, err := labScript(t, 15*time.Minute, "vm.sh", "run", "--",
 		"env", "RBD_AGENT="+filepath.Join(dir, "rbd"),

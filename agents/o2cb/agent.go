@@ -18,7 +18,13 @@ import (
 // Version is the agent's own version.
 const Version = "0.1.0"
 
-type agent struct{ sys *System }
+type agent struct {
+	sys *System
+	// unusable is why a probe's parameters cannot be used, set by validate when this
+	// node's record says start registered a cluster: the probe then judges that cluster
+	// (monitorRecorded) rather than answer "not running" for a cluster that runs.
+	unusable error
+}
 
 // New returns the agent working on sys (RealSystem() in production).
 func New(sys *System) *ocf.Agent {
@@ -50,8 +56,11 @@ func New(sys *System) *ocf.Agent {
 		Start:        a.start,
 		Stop:         a.stop,
 		StopRecorded: a.stopRecorded,
-		Monitor:      a.monitor,
-		Reload:       a.reload,
-		Validate:     a.validate,
+		// A monitor whose parameters the runtime refuses (a value of the wrong type)
+		// judges the recorded cluster too, as one validate refuses does.
+		MonitorRecorded: a.monitorRefused,
+		Monitor:         a.monitor,
+		Reload:          a.reload,
+		Validate:        a.validate,
 	}
 }

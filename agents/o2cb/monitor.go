@@ -25,6 +25,9 @@ import (
 // A recurring monitor with sync_nodes registers configured nodes that are
 // missing, the one thing that can change while the cluster runs.
 func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
+	if a.unusable != nil {
+		return a.monitorRecorded(req)
+	}
 	s := settingsOf(req)
 	sys := a.sys
 	mounts, err := sys.readMounts()
@@ -157,4 +160,50 @@ func registeredName(nodes []registeredNode, name string) bool {
 		}
 	}
 	return false
+}
+
+// monitorRecorded is a monitor whose parameters cannot be used (a.unusable says why) on a
+// node whose record says start registered a cluster: that cluster is judged, from the
+// kernel's state alone - running when it is registered with a local node.
+func (a *agent) monitorRecorded(req *ocf.Request) error {
+	var rec record
+	ok, err := req.LoadRecord(&rec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell whether the O2CB cluster start registered runs: %v, and %v", err, a.unusable)
+	}
+	if !ok {
+		return a.unusable
+	}
+	if err := o2cbconf.CheckClusterName(rec.Cluster); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "this node's record of the resource (%s) names no O2CB cluster: %v", req.RecordPath(), err)
+	}
+	mounts, err := a.sys.readMounts()
+	if err != nil {
+		return err
+	}
+	registered, err := a.sys.clusterRegistered(mounts, rec.Cluster, false)
+	if err != nil {
+		return err
+	}
+	if !registered {
+		return ocf.Exit(ocf.NotRunning)
+	}
+	nodes, err := readNodes(a.sys.Configfs, rec.Cluster)
+	if err != nil {
+		return err
+	}
+	if localNode(nodes) == "" {
+		return fmt.Errorf("O2CB cluster %s is registered but has no local node (an unfinished start?)", rec.Cluster)
+	}
+	req.Log.Warnf("%v; O2CB cluster %s runs, as this node's record says start registered it", a.unusable, rec.Cluster)
+	return nil
+}
+
+// monitorRefused is Agent.MonitorRecorded: the runtime refused a parameter's value before
+// validate ran; the recorded cluster is judged all the same.
+func (a *agent) monitorRefused(_ context.Context, req *ocf.Request) error {
+	if a.unusable == nil {
+		a.unusable = ocf.Errorf(ocf.ErrConfigured, "a parameter has a value of the wrong type")
+	}
+	return a.monitorRecorded(req)
 }

@@ -156,3 +156,18 @@ func TestValidateFindsWhatStartTripsOn(t *testing.T) {
 	h.expect(h.run("start", pHBMode+"=global", pHBDevices+"="+fifo), int(ocf.ErrConfigured),
 		"ocf-exit-reason:heartbeat_devices: heartbeat device is not a block device")
 }
+
+// A probe with unusable parameters on a node whose record says start registered the
+// cluster reports that cluster's state, not "not running".
+func TestProbeWithTypoJudgesTheRecordedCluster(t *testing.T) {
+	h := newFakeHost(t)
+	h.write("etc/ocfs2/cluster.conf", twoNodes)
+	h.expect(h.run("start"), 0)
+	for _, typo := range []string{pCluster + "=a/b", pIdleTimeout + "=1", pIdleTimeout + "=soon"} {
+		h.expect(h.run("monitor", "probe", typo), 0, "O2CB cluster lab runs, as this node's record says")
+	}
+	h.expect(h.run("monitor", pCluster+"=a/b"), 1, "cluster: ")
+	h.expect(h.run("stop", pCluster+"=a/b"), 0, "O2CB cluster lab is down")
+	h.expect(h.run("monitor", "probe", pCluster+"=a/b"), 7)
+	h.expect(h.run("monitor", "probe", pIdleTimeout+"=soon"), 7)
+}

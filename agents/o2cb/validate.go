@@ -117,6 +117,10 @@ func softWarnings(t timeouts) []string {
 func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	s := settingsOf(req)
 	if err := checkSettings(s); err != nil {
+		if req.IsProbe() && req.HasRecord() {
+			a.unusable = err
+			return nil
+		}
 		return err
 	}
 	for _, w := range softWarnings(s.timeouts) {

@@ -61,7 +61,14 @@ type system struct {
 	poll, holderRecheck, nbdKillAfter time.Duration
 }
 
-type agent struct{ sys system }
+type agent struct {
+	sys system
+	// unusable is why a probe's parameters cannot be used, set by validate when this
+	// node's record says start mapped something: the probe then judges that device
+	// (monitorRecorded) rather than answer "not running", which would get the image
+	// mapped on another node too.
+	unusable error
+}
 
 // Agent returns ocf:kvmha:rbd wired to the host.
 func Agent(openCeph rbdceph.OpenFunc) *ocf.Agent { return newAgent(hostSystem(openCeph)) }
@@ -92,8 +99,11 @@ func newAgent(sys system) *ocf.Agent {
 		Start:        a.start,
 		Stop:         a.stop,
 		StopRecorded: a.stopRecorded,
-		Monitor:      a.monitor,
-		Validate:     a.validate,
+		// A monitor whose parameters the runtime refuses (a value of the wrong type)
+		// judges the recorded device too, as one validate refuses does.
+		MonitorRecorded: a.monitorRefused,
+		Monitor:         a.monitor,
+		Validate:        a.validate,
 	}
 }
 
@@ -101,10 +111,16 @@ func newAgent(sys system) *ocf.Agent {
 // configuration and key files, and for validate-all that rbd-nbd is there
 // when driver=nbd asks for it (start finds out itself). Monitor does not
 // look at files: a device mapped here stays mapped whatever happened to
-// them, and a probe must not call it stopped.
+// them, and a probe must not call it stopped. For the same reason a probe
+// with unusable parameters on a node whose record says start mapped the
+// image goes on, to judge the recorded device (monitorRecorded).
 func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	s, err := readSettings(req)
 	if err != nil {
+		if req.IsProbe() && req.HasRecord() {
+			a.unusable = err
+			return nil
+		}
 		return err
 	}
 	switch req.Action() {

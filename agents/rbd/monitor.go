@@ -13,6 +13,9 @@ import (
 // device; not running when no device maps it. Depth 10 also reads the
 // first block. Everything comes from sysfs and procfs.
 func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
+	if a.unusable != nil {
+		return a.monitorRecorded(req)
+	}
 	s, ms, err := a.settingsAndMappings(req)
 	if err != nil {
 		return err
@@ -69,4 +72,47 @@ func (a *agent) keepLink(req *ocf.Request, spec krbd.Spec, m mapping) {
 	case changed:
 		req.Log.Infof("linked %s to %s", a.sys.tree.LinkPath(spec), a.node(m))
 	}
+}
+
+// monitorRecorded is a monitor whose parameters cannot be used (a.unusable says why) on a
+// node whose record says start mapped the image: the recorded device is judged, by the
+// record alone. Running there means running here, whatever the parameters say.
+func (a *agent) monitorRecorded(req *ocf.Request) error {
+	var rec record
+	ok, err := req.LoadRecord(&rec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot tell whether the image start mapped is mapped: %v, and %v", err, a.unusable)
+	}
+	if !ok {
+		return a.unusable
+	}
+	spec := rec.spec()
+	if err := spec.Check(); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "this node's record of the mapping (%s) names no image: %v", req.RecordPath(), err)
+	}
+	ms, err := a.recordedMappings(req, rec)
+	if err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%s (recorded on %s): %v", spec, orUnknown(rec.Device), err)
+	}
+	switch len(ms) {
+	case 0:
+		return ocf.Exit(ocf.NotRunning)
+	case 1:
+	default:
+		return ocf.Errorf(ocf.ErrGeneric, "%s is mapped %d times on this node: %s", spec, len(ms), describeAll(ms))
+	}
+	if _, err := a.check(ms[0]); err != nil {
+		return ocf.Errorf(ocf.ErrGeneric, "%s: %v", spec, err)
+	}
+	req.Log.Warnf("%v; %s is mapped on %s, as this node's record says start mapped it", a.unusable, spec, ms[0])
+	return nil
+}
+
+// monitorRefused is Agent.MonitorRecorded: the runtime refused a parameter's value before
+// validate ran; the recorded device is judged all the same.
+func (a *agent) monitorRefused(_ context.Context, req *ocf.Request) error {
+	if a.unusable == nil {
+		a.unusable = ocf.Errorf(ocf.ErrConfigured, "a parameter has a value of the wrong type")
+	}
+	return a.monitorRecorded(req)
 }

@@ -242,10 +242,12 @@ func TestValidate(t *testing.T) {
 	h.k.LoadRBD(kernelFS)
 	h.expect(h.run("start"), 0)
 	h.expect(h.run("monitor", "probe", "cephconf=/nonexistent"), 0)
-	// invalid names: nothing can be mapped, a probe says so
+	// invalid names: this node's record says what start mapped, and a probe judges it
+	h.expect(h.run("monitor", "probe", "name=a b"), 0, "as this node's record says")
+	h.expect(h.run("stop"), 0)
+	// without a record nothing can be mapped with invalid names, and a probe says so
 	h.expect(h.run("monitor", "probe", "name=a b"), 7)
 	// the default configuration may be absent when mon is set
-	h.expect(h.run("stop"), 0)
 	s := settings{confPath: defaultCephConf, mon: "10.0.0.1"}
 	if _, err := os.Stat(defaultCephConf); os.IsNotExist(err) {
 		if c, err := s.conf(); err != nil || c != "" {

@@ -233,3 +233,24 @@ func TestConnectFailures(t *testing.T) {
 		t.Fatal("a start that mapped nothing left a record of a device")
 	}
 }
+
+// A probe with unusable parameters on a node whose record says start mapped the image
+// reports that device's state, not "not running": Pacemaker would map the image on
+// another node too. Without a record the probe says not running; a recurring monitor
+// with a typo fails as before.
+func TestProbeWithTypoJudgesTheRecordedDevice(t *testing.T) {
+	h := newHarness(t)
+	h.k.LoadRBD(kernelFS)
+	h.expect(h.run("start"), 0)
+	for _, typo := range []string{"name=a/b", "user=a b", "exclusive=perhaps"} {
+		h.expect(h.run("monitor", "probe", typo), 0, "is mapped on /dev/rbd0, as this node's record says start mapped it")
+	}
+	h.expect(h.run("monitor", "name=a/b"), 1, "name: ")
+	// gone behind the agent's back: not running
+	h.k.RemoveRBDDevice(0)
+	h.expect(h.run("monitor", "probe", "name=a/b"), 7)
+	h.expect(h.run("stop", "name=a/b"), 0)
+	// no record: the probe's answer for unusable parameters
+	h.expect(h.run("monitor", "probe", "name=a/b"), 7)
+	h.expect(h.run("monitor", "probe", "exclusive=perhaps"), 7)
+}

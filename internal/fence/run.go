@@ -86,7 +86,10 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 	if cfg.syslog != nil {
 		log.sys = newSyslogSink(a.Name, cfg.syslog)
 	}
-	if f := v.Get(OptDebugFile); f != "" {
+	if f := v.Get(OptDebugFile); f != "" && !filepath.IsAbs(f) {
+		// Relative to the fencer's working directory (/ or its state folder): never meant.
+		log.Warnf("debug_file %s is not an absolute path; not writing it", agentlog.Clip(f))
+	} else if f != "" {
 		// O_NONBLOCK: opening a FIFO nobody reads would block forever; this fails at once.
 		fh, err := os.OpenFile(f, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o600)
 		if err != nil {

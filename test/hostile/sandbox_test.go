@@ -192,7 +192,9 @@ func runInSandbox(inv invocation) outcome {
 	var stdout, stderr capture
 	cmd := exec.Command(inv.Argv[0], inv.Argv[1:]...)
 	cmd.Env = inv.Env
-	cmd.Dir = "/"
+	// A relative path an agent is given lands in the invocation's own scratch, never in the
+	// host's folders.
+	cmd.Dir = fixtureDir
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// A daemon the agent started may hold the streams; do not wait for it.
 	cmd.WaitDelay = 200 * time.Millisecond

@@ -183,7 +183,8 @@ func checkCommandExit(c testCase, out outcome) []string {
 		return []string{fmt.Sprintf("exit code: %d (kvmha exits 0, 1 or 2)", out.Code)}
 	}
 	typed := c.param == "timeout" || c.param == "slots" || c.param == "syslog"
-	if typed && c.kind != "" && out.Code != 2 {
+	validBoolean := c.param == "syslog" && c.kind == "zero" // --syslog=0 is a fine false
+	if typed && !validBoolean && c.kind != "" && out.Code != 2 {
 		return []string{fmt.Sprintf("exit code: %d for --%s=<%s>, a usage error (2)", out.Code, c.param, c.kind)}
 	}
 	return nil

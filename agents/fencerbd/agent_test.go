@@ -200,6 +200,38 @@ func TestHoldersAreReported(t *testing.T) {
 	}
 }
 
+// TestUnfenceKeepsTheFencedClientsBlocklisted: off records the target's image
+// holders; on keeps each of those client instances blocklisted before it
+// removes the node's entries, so a lock a dead client of the fenced
+// incarnation still holds can be broken after the node is back.
+func TestUnfenceKeepsTheFencedClientsBlocklisted(t *testing.T) {
+	c := newFakeCluster()
+	locker, _ := ceph.ParseEntityAddr("10.0.0.2:0/3282")
+	watcher, _ := ceph.ParseEntityAddr("10.0.1.2:0/4100")
+	c.holders["rbd/"] = []ceph.Holder{
+		{Kind: ceph.Locker, Entity: "client.4100", Addr: locker, Pool: "rbd", Image: "vm1", Cookie: "auto 1"},
+		{Kind: ceph.Watcher, Entity: "client.4200", Addr: watcher, Pool: "rbd", Image: "vm2"},
+	}
+	if code, _, errs := run(t, c, "action=off\nplug=node2"); code != 0 {
+		t.Fatalf("off: %s", errs)
+	}
+	rec := string(c.objects["kvmha/fence_rbd/node2"])
+	if !strings.Contains(rec, `"addr":"10.0.0.2:0/3282"`) || !strings.Contains(rec, `"image":"rbd/vm1"`) || !strings.Contains(rec, "10.0.1.2:0/4100") {
+		t.Fatalf("record: %s", rec)
+	}
+	code, _, errs := run(t, c, "action=on\nplug=node2\nverbose=1")
+	if code != 0 || !strings.Contains(errs, "fenced client instances stay blocklisted") {
+		t.Fatalf("on: %d %s", code, errs)
+	}
+	blocklistIs(t, c, "10.0.0.2:0/3282", "10.0.1.2:0/4100")
+	if c.expires["10.0.0.2:0/3282"] != holderExpire {
+		t.Fatalf("expire %v", c.expires)
+	}
+	if code, out, _ := run(t, c, "action=status\nplug=node2"); code != 0 || out != "Status: ON\n" {
+		t.Fatalf("status after on: %d %q", code, out)
+	}
+}
+
 func TestListAndListStatus(t *testing.T) {
 	c := newFakeCluster()
 	if code, out, _ := run(t, c, "action=list"); code != 0 || out != "node1,\nnode2,\nnode3,\n" || c.dials != 0 {

@@ -151,8 +151,37 @@ func (f *fencer) off(ctx context.Context, r *fence.Request) error {
 		return fmt.Errorf("%s: the blocklist does not cover all of %s after adding %s", t.name, joinPrefixes(t), joinEntries(missing))
 	}
 	r.Log.Infof("%s fenced: blocklisted %s for %s (added %s)", t.name, joinPrefixes(t), s.expireText, orNone(joinEntries(missing)))
-	return reportHolders(r, scan, bl, t)
+	holders, err := reportHolders(r, scan, bl, t)
+	if len(holders) > 0 {
+		if rerr := f.recordHolders(ctx, c, t, holders); rerr != nil {
+			r.Log.Warnf("could not record the image holders of %s; if it rejoins before its images are taken over, their locks must be broken by hand: %v", t.name, rerr)
+		}
+	}
+	return err
 }
+
+// recordHolders adds the target's image holders to its record (see record).
+func (f *fencer) recordHolders(ctx context.Context, c cluster, t target, hs []ceph.Holder) error {
+	ctx, cancel := context.WithTimeout(ctx, recordTimeout)
+	defer cancel()
+	key := recordKey(t.name)
+	data, err := c.ConfigKeyGet(ctx, key)
+	if err != nil {
+		return err
+	}
+	rec, _, err := decodeRecord(data)
+	if err != nil {
+		return err
+	}
+	rec.addHolders(hs, time.Now())
+	return c.ConfigKeySet(ctx, key, rec.encode())
+}
+
+// holderExpire is how long unfencing keeps a fenced incarnation's client
+// instances blocklisted: until whoever takes their images over has broken
+// their locks, which Pacemaker does within minutes; an entry for one
+// instance blocks nobody else.
+const holderExpire = 30 * 24 * time.Hour
 
 // addAll adds the entries concurrently (the monitors batch them into one
 // osdmap change).
@@ -204,16 +233,17 @@ func (f *fencer) node() string {
 // on removes the entries fence_rbd recorded for the target, then checks
 // that nothing else still fences it.
 func (f *fencer) on(ctx context.Context, r *fence.Request) error {
-	_, t, c, err := f.session(ctx, r)
+	s, t, c, err := f.session(ctx, r)
 	if err != nil {
 		return err
 	}
 	key := recordKey(t.name)
 	var ours []ceph.BlocklistEntry
+	var rec record
 	data, err := c.ConfigKeyGet(ctx, key)
 	switch {
 	case err == nil:
-		if _, ours, err = decodeRecord(data); err != nil {
+		if rec, ours, err = decodeRecord(data); err != nil {
 			return fmt.Errorf("config-key %s: %w; remove the entries by hand (ceph osd blocklist rm), then the key", key, err)
 		}
 	case !ceph.IsNotFound(err):
@@ -227,6 +257,15 @@ func (f *fencer) on(ctx context.Context, r *fence.Request) error {
 	if len(ours) > 0 && f.orphaned() {
 		return fmt.Errorf("the fencer that asked to unfence %s (pid %d) is gone; not removing %s: the node is unfenced when it rejoins",
 			t.name, f.parent, joinEntries(ours))
+	}
+	// The fenced incarnation's clients stay blocklisted one by one (see
+	// record.Holders) before the node's own entries come off.
+	if held := rec.holderEntries(); len(ours) > 0 && len(held) > 0 {
+		if err := addAll(ctx, c, held, min(holderExpire, s.expire)); err != nil {
+			return fmt.Errorf("keeping the fenced clients of %s blocklisted (%s): %w", t.name, joinEntries(held), err)
+		}
+		r.Log.Infof("%s: its fenced client instances stay blocklisted for %s, so their image locks can be broken: %s",
+			t.name, min(holderExpire, s.expire), joinEntries(held))
 	}
 	errs := make([]error, len(ours))
 	var wg sync.WaitGroup

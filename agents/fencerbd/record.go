@@ -20,6 +20,20 @@ type record struct {
 	Version int           `json:"version"`
 	Target  string        `json:"target"`
 	Entries []recordEntry `json:"entries"`
+	// Holders are the client instances of the target that watched or locked an
+	// image when it was fenced (off's scan). Unfencing keeps each blocklisted on
+	// its own: a client of the fenced incarnation is dead or must stay fenced,
+	// and the exclusive lock a dead one held stays on its image until someone
+	// breaks it, which librbd and kvmha's holder check do only for a blocklisted
+	// owner. Without this, a node that rejoins before its guests were restarted
+	// elsewhere leaves their locks held by a client nobody may break.
+	Holders []recordHolder `json:"holders,omitempty"`
+}
+
+type recordHolder struct {
+	Addr  string    `json:"addr"` // the client instance, ip:port/nonce
+	Image string    `json:"image"`
+	Added time.Time `json:"added"`
 }
 
 type recordEntry struct {
@@ -77,6 +91,36 @@ func (r *record) add(es []ceph.BlocklistEntry, at time.Time, by string) {
 			r.Entries = append(r.Entries, recordEntry{Entry: e.String(), Added: at.UTC(), By: by})
 		}
 	}
+}
+
+// addHolders records client instances of the target (with a nonce: an
+// instance, not the whole node) it does not hold yet.
+func (r *record) addHolders(hs []ceph.Holder, at time.Time) {
+	for _, h := range hs {
+		if h.Addr.Nonce == 0 || len(r.Holders) >= maxRecordEntries {
+			continue
+		}
+		addr := ceph.EntityAddr{IP: h.Addr.IP, Port: h.Addr.Port, Nonce: h.Addr.Nonce}.String()
+		known := false
+		for _, x := range r.Holders {
+			known = known || x.Addr == addr
+		}
+		if !known {
+			r.Holders = append(r.Holders, recordHolder{Addr: addr, Image: h.ImageSpec(), Added: at.UTC()})
+		}
+	}
+}
+
+// holderEntries are the blocklist entries of the recorded holders; one that
+// does not parse is skipped (the node's entries still come off).
+func (r record) holderEntries() []ceph.BlocklistEntry {
+	var out []ceph.BlocklistEntry
+	for _, h := range r.Holders {
+		if e, err := ceph.ParseBlocklistEntry(h.Addr); err == nil && !e.IsRange() {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (r record) encode() []byte {

@@ -48,26 +48,27 @@ func (f *fencer) startScan(ctx context.Context, c cluster, s settings, t target)
 // reportHolders logs the target's image holders and checks each against
 // the new blocklist. A scan that is not done shortly after the fence only
 // costs its report: the fence does not depend on it.
-func reportHolders(r *fence.Request, scan <-chan scanResult, bl ceph.Blocklist, t target) error {
+// It returns the holders found (none when the scan failed or is late).
+func reportHolders(r *fence.Request, scan <-chan scanResult, bl ceph.Blocklist, t target) ([]ceph.Holder, error) {
 	var res scanResult
 	select {
 	case res = <-scan:
 	case <-time.After(scanGrace):
 		r.Log.Infof("the scan of image holders is still running; fencing does not wait for it")
-		return nil
+		return nil, nil
 	}
 	if res.err != nil {
 		r.Log.Warnf("could not list image holders: %v", res.err)
-		return nil
+		return nil, nil
 	}
 	for _, h := range res.holders {
 		if !bl.IsBlocklisted(h.Addr) {
-			return fmt.Errorf("%s of %s is not blocklisted", h, t.name)
+			return res.holders, fmt.Errorf("%s of %s is not blocklisted", h, t.name)
 		}
 		r.Log.Infof("fenced %s", h)
 	}
 	if len(res.holders) == 0 {
 		r.Log.Debugf("no watcher or locker of %s in the checked pools", t.name)
 	}
-	return nil
+	return res.holders, nil
 }

@@ -169,11 +169,54 @@ func (c *Conn) probeMonHost(ctx context.Context) ([]MonProbe, error) {
 	if err != nil || len(mons) == 0 {
 		return nil, nil
 	}
-	probes := ProbeMonitors(ctx, mons, monProbeWait(ctx))
-	if len(probes) == 0 || slices.ContainsFunc(probes, func(p MonProbe) bool { return p.Err == nil }) {
-		return probes, nil
+	// A monitor that refuses or does not answer may be restarting (a mon restart takes a
+	// second or two): probe again for a while, as librados would keep hunting. A network
+	// this host cannot route to is not coming back in that time: fail at once.
+	patient := time.Now().Add(monProbePatience(ctx))
+	for {
+		probes := ProbeMonitors(ctx, mons, monProbeWait(ctx))
+		if len(probes) == 0 || slices.ContainsFunc(probes, func(p MonProbe) bool { return p.Err == nil }) {
+			return probes, nil
+		}
+		if time.Now().After(patient) || !slices.ContainsFunc(probes, mayRecover) || !sleepCtx(ctx, monProbeRetry) {
+			return probes, &MonitorsUnreachableError{Probes: probes}
+		}
 	}
-	return probes, &MonitorsUnreachableError{Probes: probes}
+}
+
+// Retrying the monitor probe.
+const (
+	monProbeRetry       = 250 * time.Millisecond
+	maxMonProbePatience = 10 * time.Second
+)
+
+// monProbePatience is how long Connect keeps probing monitors that refuse or do not
+// answer: at most maxMonProbePatience and half the time ctx leaves, so that librados and
+// the caller keep the rest.
+func monProbePatience(ctx context.Context) time.Duration {
+	p := maxMonProbePatience
+	if d, ok := ctx.Deadline(); ok {
+		p = min(p, time.Until(d)/2)
+	}
+	return p
+}
+
+// mayRecover: the address refused or did not answer, which a restarting monitor does;
+// "no route" and "network unreachable" are this host's network, not the monitor.
+func mayRecover(p MonProbe) bool {
+	return !errors.Is(p.Err, syscall.ENETUNREACH) && !errors.Is(p.Err, syscall.EHOSTUNREACH) &&
+		!errors.Is(p.Err, syscall.EADDRNOTAVAIL)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 // accepting lists the probed addresses that accepted, for the message of a

@@ -125,11 +125,13 @@ func TestMonProbeWait(t *testing.T) {
 	}
 }
 
-// TestConnectFailsAtOnceWithoutMonitors: librados is not asked to connect
-// when no monitor address accepts; the error names every address.
-func TestConnectFailsAtOnceWithoutMonitors(t *testing.T) {
+// TestConnectFailsWithoutMonitors: librados is not asked to connect when no
+// monitor address accepts; the error names every address. Refusing monitors
+// are probed again for at most half the time left (a restarting monitor), so
+// a 3 s context fails within about 1.5 s.
+func TestConnectFailsWithoutMonitors(t *testing.T) {
 	a, b := closedPort(t), closedPort(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	start := time.Now()
 	c, err := Connect(ctx, Config{MonHosts: []string{"v2:" + a.String() + ",v1:" + b.String()}})
@@ -142,7 +144,38 @@ func TestConnectFailsAtOnceWithoutMonitors(t *testing.T) {
 		!strings.Contains(err.Error(), b.String()+" (v1): connection refused") {
 		t.Fatalf("error %v", err)
 	}
-	if took := time.Since(start); took > 2*time.Second {
+	if took := time.Since(start); took > 2500*time.Millisecond {
 		t.Fatalf("Connect took %s", took)
+	}
+}
+
+// TestConnectWaitsForARestartingMonitor: a monitor that refuses at first and
+// listens a moment later is found by the probe's retries.
+func TestConnectProbeWaitsForARestartingMonitor(t *testing.T) {
+	addr := closedPort(t)
+	go func() {
+		time.Sleep(600 * time.Millisecond)
+		l, err := net.Listen("tcp", addr.String())
+		if err != nil {
+			return
+		}
+		t.Cleanup(func() { l.Close() })
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	mons, err := ParseMonAddrs("v2:" + addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	for {
+		probes := ProbeMonitors(ctx, mons, time.Second)
+		if probes[0].Err == nil {
+			break
+		}
+		if !mayRecover(probes[0]) || time.Since(start) > 3*time.Second {
+			t.Fatalf("probe %v", probes[0])
+		}
+		time.Sleep(monProbeRetry)
 	}
 }

@@ -117,6 +117,7 @@ func plan(rng *rand.Rand, kind string, nodes int, guestsOn func(node string) []s
 		second := plan(rng, b, nodes, guestsOn)
 		second.Node = (first.Node+rng.IntN(nodes-1))%nodes + 1
 		second.Also = &first
+		second.Hold = max(second.Hold, first.Hold) // both are healed together
 		return second
 	}
 	return f
@@ -150,9 +151,15 @@ func (n *nemesis) otherNodes(i int) []string {
 	return out
 }
 
-// signalAll sends sig to every process of node i whose command line contains match.
+// signalAll sends sig to every process of node i whose command line contains match,
+// waiting up to 30 s for one to exist (a node that just rejoined starts its daemons).
 func (n *nemesis) signalAll(i int, match string, sig syscall.Signal) []int {
-	pids := n.lab.nodeProcs(i, match)
+	var pids []int
+	for start := time.Now(); time.Since(start) < 30*time.Second; time.Sleep(500 * time.Millisecond) {
+		if pids = n.lab.nodeProcs(i, match); len(pids) > 0 {
+			break
+		}
+	}
 	for _, p := range pids {
 		_ = syscall.Kill(p, sig)
 	}

@@ -63,9 +63,7 @@ type cluster struct {
 	ceph   cephEnv
 	dir    string   // $LAB_STATE/campaign: guest XMLs, keyrings, the shared heartbeat folder
 	guests []string // vm1, vm2, ...
-	// monV1 is the nodes' Ceph's msgr1 address, as qemu is given it.
-	monV1 string
-	log   func(format string, args ...any)
+	log    func(format string, args ...any)
 }
 
 func (c *cluster) pcs(args ...string) error {
@@ -121,11 +119,6 @@ func (c *cluster) configure(nguests int) error {
 	for k := 1; k <= nguests; k++ {
 		c.guests = append(c.guests, fmt.Sprintf("vm%d", k))
 	}
-	monHost, err := c.monHostV1()
-	if err != nil {
-		return err
-	}
-	c.monV1 = monHost
 
 	c.log("fencing: fence_rbd + the power switch at level 1, fence_kvmha at level 2")
 	fenceKeyring := filepath.Join(c.dir, "ceph.client.fence.keyring")
@@ -193,28 +186,6 @@ func (c *cluster) writeSelfFence() (string, error) {
 	return path, os.WriteFile(path, []byte(script), 0o755)
 }
 
-// monHostV1 is the msgr1 address of the nodes' monitor (host:port).
-func (c *cluster) monHostV1() (string, error) {
-	data, err := os.ReadFile(c.ceph.conf)
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.ReplaceAll(strings.TrimSpace(k), " ", "_") != "mon_host" {
-			continue
-		}
-		if i := strings.Index(v, "v1:"); i >= 0 {
-			addr := v[i+3:]
-			if j := strings.IndexAny(addr, ",]"); j >= 0 {
-				addr = addr[:j]
-			}
-			return strings.TrimSpace(addr), nil
-		}
-	}
-	return "", fmt.Errorf("no v1 monitor address in %s", c.ceph.conf)
-}
-
 func (c *cluster) guestXML(g string) string { return filepath.Join(c.dir, "guests", g+".xml") }
 
 // addGuest creates guest g's image, domain XML and resource.
@@ -222,7 +193,6 @@ func (c *cluster) addGuest(g string) error {
 	if _, err := c.rbdCLI("create", "--size", "16M", c.ceph.pool+"/"+g); err != nil && !strings.Contains(err.Error(), "exists") {
 		return err
 	}
-	host, port, _ := strings.Cut(c.monV1, ":")
 	var uuid [16]byte
 	_, _ = rand.Read(uuid[:])
 	secret := fmt.Sprintf("%x-%x-%x-%x-%x", uuid[0:4], uuid[4:6], uuid[6:8], uuid[8:10], uuid[10:16])
@@ -230,41 +200,15 @@ func (c *cluster) addGuest(g string) error {
 	if v := os.Getenv("LAB_CACHE"); v != "" {
 		cache = filepath.Join(v, "guest")
 	}
-	xml := fmt.Sprintf(`<domain type='qemu'>
-  <name>%[1]s</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>%[2]s/vmlinuz</kernel>
-    <initrd>%[2]s/initrd-writer.img</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet kvmha_writer=%[1]s</cmdline>
-  </os>
-  <features><acpi/></features>
-  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>restart</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='network' device='disk'>
-      <driver name='qemu' type='raw' cache='none'/>
-      <source protocol='rbd' name='%[3]s/%[1]s'>
-        <host name='%[4]s' port='%[5]s'/>
-      </source>
-      <auth username='%[6]s'>
-        <secret type='ceph' uuid='%[7]s'/>
-      </auth>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <serial type='file'>
-      <source path='/var/log/libvirt/qemu/%[1]s.console' append='on'/>
-      <target port='0'/>
-    </serial>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-`, g, cache, c.ceph.pool, host, port, c.ceph.user, secret)
+	// The lab's tiny guest with the writer's initramfs, its disk on RBD, and its console in
+	// libvirt's log folder, which is each node's own (so two qemus of one guest on two nodes
+	// write two files), appended to across boots.
+	xml, err := c.lab.scriptOutput(time.Minute, "guest.sh", "domain", g, "--rbd", c.ceph.pool+"/"+g, "--secret-uuid", secret,
+		"--ceph-conf", c.ceph.conf, "--ceph-user", c.ceph.user, "--initrd", filepath.Join(cache, "initrd-writer.img"),
+		"--console", "/var/log/libvirt/qemu/"+g+".console", "--cmdline", "kvmha_writer="+g)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(c.guestXML(g)), 0o755); err != nil {
 		return err
 	}

@@ -52,6 +52,23 @@ func (l *lab) script(timeout time.Duration, name string, args ...string) (string
 	return string(out), nil
 }
 
+// scriptOutput is script for a script whose standard output is the answer (its log lines
+// go to standard error, and into the error when it fails).
+func (l *lab) scriptOutput(timeout time.Duration, name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(l.dir, name), args...)
+	cmd.Env = append(os.Environ(), "LAB_STATE="+l.state)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, lastLines(stderr.String(), 5))
+	}
+	return string(out), nil
+}
+
 // onNode runs a command inside node i (its namespaces); exit 3 means the node is off.
 func (l *lab) onNode(timeout time.Duration, i int, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

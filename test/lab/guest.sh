@@ -13,11 +13,12 @@
 #          kvmha_writer=NAME on the command line the guest logs writes to its disk (vda) every
 #          100 ms and prints them on its console (the campaign's guests; see test/campaign).
 #   guest.sh domain NAME [--rbd POOL/IMAGE --secret-uuid UUID [--ceph-conf FILE] [--ceph-user ID]]
-#                        [--mem MIB] [--cmdline ARGS]
+#                        [--mem MIB] [--cmdline ARGS] [--initrd FILE] [--console PATH]
 #       -> prints a libvirt domain XML: type qemu, qemu64 cpu, 1 vcpu, 128 MiB (--mem), direct
 #          kernel boot with "console=ttyS0 panic=-1 quiet ARGS" (quiet saves ~1.5 s of emulated
 #          UART; --cmdline loglevel=7 brings the kernel log back), serial console to
-#          $LAB_STATE/consoles/NAME.log (truncated at each start), on_poweroff destroy.
+#          $LAB_STATE/consoles/NAME.log (truncated at each start; --console PATH: that file,
+#          appended to), on_poweroff destroy. --initrd: another initramfs (guest.sh writer's).
 #          --rbd adds a virtio disk vda on RBD: cephx user --ceph-user (default kvmha) with the
 #          key in libvirt secret UUID, the monitor's msgr1 address from --ceph-conf (default
 #          $LAB_STATE/ceph/ceph.conf), cache none, and kvmha_rbd_check=1 on the command line.
@@ -176,10 +177,12 @@ domain() {
     local name=${1:-}
     case "$name" in '' | -*) usage ;; esac
     shift
-    local rbd="" conf=$LAB_STATE/ceph/ceph.conf secret="" user=kvmha mem=128 extra=""
+    local rbd="" conf=$LAB_STATE/ceph/ceph.conf secret="" user=kvmha mem=128 extra="" initrd=$G/initrd.img console="" append=off
     while [ $# -gt 0 ]; do
         case "$1" in
         --rbd) rbd=${2:?}; shift 2 ;;
+        --initrd) initrd=${2:?}; shift 2 ;;
+        --console) console=${2:?}; append=on; shift 2 ;;
         --ceph-conf) conf=${2:?}; shift 2 ;;
         --secret-uuid) secret=${2:?}; shift 2 ;;
         --ceph-user) user=${2:?}; shift 2 ;;
@@ -191,9 +194,10 @@ domain() {
     if [ ! -s "$G/vmlinuz" ] || [ ! -s "$G/initrd.img" ]; then
         lab_die guest "no guest kernel in $G: run guest.sh build"
     fi
-    mkdir -p "$LAB_STATE/consoles"
-    local consoles
-    consoles=$(cd "$LAB_STATE/consoles" && pwd)
+    if [ -z "$console" ]; then
+        mkdir -p "$LAB_STATE/consoles"
+        console=$(cd "$LAB_STATE/consoles" && pwd)/$name.log
+    fi
     local cmdline="console=ttyS0 panic=-1 quiet${extra:+ $extra}" disk=""
     if [ -n "$rbd" ]; then
         [ -n "$secret" ] || lab_die guest "--rbd needs --secret-uuid"
@@ -230,7 +234,7 @@ domain() {
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>$G/vmlinuz</kernel>
-    <initrd>$G/initrd.img</initrd>
+    <initrd>$initrd</initrd>
     <cmdline>$(xml_escape "$cmdline")</cmdline>
   </os>
   <features><acpi/></features>
@@ -241,7 +245,7 @@ domain() {
   <devices>
     <emulator>/usr/bin/qemu-system-x86_64</emulator>$disk
     <serial type='file'>
-      <source path='$(xml_escape "$consoles/$name.log")' append='off'/>
+      <source path='$(xml_escape "$console")' append='$append'/>
       <target port='0'/>
     </serial>
     <memballoon model='none'/>

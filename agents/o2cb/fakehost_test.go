@@ -1,7 +1,6 @@
 package o2cb
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +10,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 // fakeHost is a machine in a temporary folder: /proc/mounts and
@@ -28,6 +30,7 @@ type fakeHost struct {
 	mountErr    map[string]error // by file system type
 	unmounts    []string
 	hosts       map[string]string // name resolution
+	env         ocftest.Env       // the resource o2cb:0 on node1
 }
 
 const fakeRelease = "6.1.0-test-amd64"
@@ -46,6 +49,9 @@ func newFakeHost(t *testing.T) *fakeHost {
 		"kernel/fs/configfs/configfs.ko:\nkernel/fs/ocfs2/ocfs2_stack_o2cb.ko: kernel/fs/ocfs2/ocfs2_stackglue.ko\n"+
 			"kernel/fs/ocfs2/dlmfs/ocfs2_dlmfs.ko: kernel/fs/configfs/configfs.ko\n")
 	h.cfs = newFakeConfigFS(filepath.Join(dir, "config"))
+	h.env = ocftest.NewEnv(t, "o2cb:0", "o2cb").SetMeta("on_node", "node1").
+		SetParam(pCluster, "lab").SetParam(pClusterConf, h.path("etc/ocfs2/cluster.conf")).
+		SetParam(pCorosyncConf, h.path("etc/corosync/corosync.conf")).SetParam(pDLMFSDir, h.path("dlm"))
 	h.sys = &System{
 		ConfigfsDir: filepath.Join(dir, "config"),
 		Configfs:    h.cfs,
@@ -80,7 +86,9 @@ func newFakeHost(t *testing.T) *fakeHost {
 func (h *fakeHost) path(p string) string { return filepath.Join(h.dir, p) }
 
 // recordPath is the agent's record of the resource the harness runs, o2cb:0.
-func (h *fakeHost) recordPath() string { return h.path("run/resource-agents/kvmha-o2cb-o2cb:0.record") }
+func (h *fakeHost) recordPath() string {
+	return filepath.Join(h.env.RscTmp(), "kvmha-o2cb-o2cb:0.record")
+}
 
 func (h *fakeHost) write(p, data string) {
 	h.t.Helper()
@@ -162,63 +170,15 @@ const twoNodes = "cluster:\n\tname = lab\n\theartbeat_mode = local\n\tnode_count
 	"node:\n\tcluster = lab\n\tnumber = 1\n\tip_port = 7777\n\tip_address = 192.168.77.1\n\tname = node1\n\n" +
 	"node:\n\tcluster = lab\n\tnumber = 2\n\tip_port = 7777\n\tip_address = 192.168.77.2\n\tname = node2\n\n"
 
-// result is one agent invocation.
-type result struct {
-	code   int
-	reason string
-	stderr string
+// run invokes the agent in-process the way Pacemaker would, with the harness's
+// environment changed by params (see ocftest.Env.For).
+func (h *fakeHost) run(action string, params ...string) ocftest.Result {
+	h.t.Helper()
+	return ocftest.Run(New(h.sys), action, h.env.For(action, params...))
 }
 
-// run invokes the agent in-process the way Pacemaker would: params are
-// OCF_RESKEY_ values over the defaults below; a monitor is recurring unless
-// the params say "probe".
-func (h *fakeHost) run(action string, params ...string) result {
+// expect fails unless the invocation ended with code and its output contains every part.
+func (h *fakeHost) expect(r ocftest.Result, code int, parts ...string) {
 	h.t.Helper()
-	var env []string // the first of duplicate variables wins: extra ones go first
-	defaults := []string{"OCF_RESOURCE_INSTANCE=o2cb:0", "OCF_RESOURCE_TYPE=o2cb", "OCF_RESKEY_CRM_meta_on_node=node1",
-		"HA_RSCTMP=" + h.path("run/resource-agents")}
-	values := map[string]string{
-		pCluster: "lab", pClusterConf: h.path("etc/ocfs2/cluster.conf"),
-		pCorosyncConf: h.path("etc/corosync/corosync.conf"), pDLMFSDir: h.path("dlm"),
-	}
-	interval := "10000"
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		switch k {
-		case "probe":
-			interval = "0"
-		case "env":
-			env = append(env, v)
-		default:
-			values[k] = v
-		}
-	}
-	for k, v := range values {
-		env = append(env, "OCF_RESKEY_"+k+"="+v)
-	}
-	if action == "monitor" {
-		env = append(env, "OCF_RESKEY_CRM_meta_interval="+interval)
-	}
-	env = append(env, defaults...)
-	var stdout, stderr bytes.Buffer
-	code := New(h.sys).Main([]string{"o2cb", action}, env, &stdout, &stderr)
-	r := result{code: code, stderr: stderr.String()}
-	if i := strings.LastIndex(r.stderr, "ocf-exit-reason:"); i >= 0 {
-		r.reason = strings.TrimSpace(strings.SplitN(r.stderr[i+len("ocf-exit-reason:"):], "\n", 2)[0])
-	}
-	return r
-}
-
-// expect fails unless the invocation ended with code and its exit reason
-// contains every part.
-func (h *fakeHost) expect(r result, code int, parts ...string) {
-	h.t.Helper()
-	if r.code != code {
-		h.t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, code, r.stderr)
-	}
-	for _, p := range parts {
-		if !strings.Contains(r.reason, p) && !strings.Contains(r.stderr, p) {
-			h.t.Fatalf("output lacks %q; stderr:\n%s", p, r.stderr)
-		}
-	}
+	r.Expect(h.t, ocf.ExitCode(code), parts...)
 }

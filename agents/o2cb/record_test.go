@@ -1,7 +1,6 @@
 package o2cb
 
 import (
-	"encoding/json"
 	"errors"
 	"os"
 	"slices"
@@ -10,22 +9,12 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 func (h *fakeHost) readRecord() (record, bool) {
 	h.t.Helper()
-	data, err := os.ReadFile(h.recordPath())
-	if os.IsNotExist(err) {
-		return record{}, false
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var r record
-	if err := json.Unmarshal(data, &r); err != nil {
-		h.t.Fatalf("record %s: %v", data, err)
-	}
-	return r, true
+	return ocftest.ReadRecord[record](h.t, h.recordPath())
 }
 
 // Start records the cluster it registered and the mounts it made; a stop whose

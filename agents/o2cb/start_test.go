@@ -65,8 +65,8 @@ func TestStartErrors(t *testing.T) {
 			}
 			h.expect(h.run("start", tc.params...), tc.code, tc.want)
 			// whatever start left, stop cleans up (unless there is nothing it may touch)
-			if r := h.run("stop", tc.params...); r.code != 0 {
-				t.Fatalf("stop after the failed start: %d %s", r.code, r.stderr)
+			if r := h.run("stop", tc.params...); r.Code != 0 {
+				t.Fatalf("stop after the failed start: %d %s", r.Code, r.Stderr)
 			}
 		})
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 // fakeSystem "spawns" the daemon in-process: a real heartbeat.Daemon on
@@ -163,7 +163,7 @@ type env struct {
 	t    *testing.T
 	sys  *fakeSystem
 	dir  string
-	vars map[string]string
+	vars ocftest.Env
 }
 
 func newEnv(t *testing.T) *env {
@@ -172,35 +172,20 @@ func newEnv(t *testing.T) *env {
 	os.Mkdir(hb, 0o755)
 	bin := filepath.Join(dir, "kvmha")
 	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
-	return &env{t: t, sys: newFakeSystem(t), dir: dir, vars: map[string]string{
-		"OCF_RESKEY_backends":         "file://" + hb,
-		"OCF_RESKEY_interval":         "1",
-		"OCF_RESKEY_timeout":          "3",
-		"OCF_RESKEY_watchdog_device":  "none",
-		"OCF_RESKEY_state_dir":        filepath.Join(dir, "run"),
-		"OCF_RESKEY_kvmha_binary":     bin,
-		"OCF_RESKEY_libvirt_uri":      "none",
-		"OCF_RESKEY_CRM_meta_on_node": "node1",
-		"OCF_RESKEY_CRM_meta_timeout": "10000",
-		"OCF_RESOURCE_INSTANCE":       "hb:0",
-		"HA_RSCTMP":                   filepath.Join(dir, "rsctmp"),
-	}}
+	vars := ocftest.NewEnv(t, "hb:0", "").SetMeta("on_node", "node1").SetTimeout(10 * time.Second)
+	for k, v := range map[string]string{"backends": "file://" + hb, "interval": "1", "timeout": "3",
+		"watchdog_device": "none", "state_dir": filepath.Join(dir, "run"), "kvmha_binary": bin, "libvirt_uri": "none"} {
+		vars.SetParam(k, v)
+	}
+	return &env{t: t, sys: newFakeSystem(t), dir: dir, vars: vars}
 }
 
+// run runs action with extra variables ("NAME=value") over e.vars; it returns the exit
+// code and stderr.
 func (e *env) run(action string, extra ...string) (int, string) {
 	e.t.Helper()
-	vars := maps.Clone(e.vars)
-	for _, kv := range extra { // extra variables override e.vars
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	var environ []string
-	for k, v := range vars {
-		environ = append(environ, k+"="+v)
-	}
-	var out, errb bytes.Buffer
-	code := newAgent(e.sys).Main([]string{"HostHeartbeat", action}, environ, &out, &errb)
-	return code, errb.String()
+	r := ocftest.Run(newAgent(e.sys), action, e.vars.With(extra...))
+	return int(r.Code), r.Stderr
 }
 
 func (e *env) pid() int {

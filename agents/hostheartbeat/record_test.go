@@ -1,7 +1,6 @@
 package hostheartbeat
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,20 +9,18 @@ import (
 	"testing"
 
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 func (e *env) recordPath() string {
-	return filepath.Join(e.vars["HA_RSCTMP"], "kvmha-HostHeartbeat-hb:0.record")
+	return filepath.Join(e.vars.RscTmp(), "kvmha-HostHeartbeat-hb:0.record")
 }
 
 func (e *env) record() *daemonRecord {
-	data, err := os.ReadFile(e.recordPath())
-	if err != nil {
+	e.t.Helper()
+	rec, ok := ocftest.ReadRecord[daemonRecord](e.t, e.recordPath())
+	if !ok {
 		return nil
-	}
-	var rec daemonRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		e.t.Fatalf("record: %v", err)
 	}
 	return &rec
 }

@@ -9,18 +9,17 @@
 //     pool/namespace/image/snapshot: an rbd bus device, or an nbd device
 //     whose rbd-nbd process's command line names it. Depth 10 reads the
 //     first block with O_DIRECT.
-//   - start asks Ceph (through the helper process of package rbdceph: the
-//     agent binary links no C library) for the image's features and its
-//     holders, picks the driver, then maps: one write to
-//     /sys/bus/rbd/add_single_major, or "rbd-nbd map" started with an
-//     environment of PATH and LANG only.
+//   - start asks Ceph (in the agent's Ceph-linked twin, see internal/twin)
+//     for the image's features and its holders, picks the driver, then
+//     maps: one write to /sys/bus/rbd/add_single_major, or "rbd-nbd map"
+//     started with an environment of PATH and LANG only.
 //   - stop looks for mounts, stacked devices and (nbd) open descriptors,
 //     then writes to remove_single_major or sends rbd-nbd SIGTERM. It never
 //     needs the cluster. Start keeps a record of the device it mapped (in
 //     HA_RSCTMP), so that a stop whose parameters became unusable after
 //     start still unmaps exactly that device (see record.go).
 //
-// The cephx key: the helper and rbd-nbd read the keyring or key file
+// The cephx key: the Ceph-linked twin and rbd-nbd read the keyring or key file
 // themselves (their command lines name the file); only the kernel driver
 // needs the key itself, which the agent reads from the file into memory,
 // writes into the one sysfs map request and wipes. Messages show the
@@ -35,7 +34,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -43,7 +42,7 @@ import (
 // system is everything the agent touches on the host; tests replace it.
 type system struct {
 	tree     krbd.Tree
-	openCeph rbdceph.OpenFunc
+	openCeph cephapi.OpenFunc
 	// modprobe loads a kernel module.
 	modprobe func(ctx context.Context, module string) error
 	// lookPath finds a program (rbd-nbd).
@@ -71,7 +70,7 @@ type agent struct {
 }
 
 // Agent returns ocf:kvmha:rbd wired to the host.
-func Agent(openCeph rbdceph.OpenFunc) *ocf.Agent { return newAgent(hostSystem(openCeph)) }
+func Agent(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(hostSystem(openCeph)) }
 
 func newAgent(sys system) *ocf.Agent {
 	a := &agent{sys: sys}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
 )
@@ -35,7 +35,7 @@ type harness struct {
 	keyfile string
 
 	mu        sync.Mutex
-	opened    []rbdceph.Access
+	opened    []cephapi.Access
 	openErr   error
 	modprobes []string
 	nbdRuns   [][]string
@@ -77,7 +77,7 @@ func (h *harness) file(name, content string, mode os.FileMode) string {
 func (h *harness) system() system {
 	return system{
 		tree: h.k.Tree,
-		openCeph: func(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
+		openCeph: func(ctx context.Context, a cephapi.Access) (cephapi.Session, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.opened = append(h.opened, a)
@@ -202,13 +202,13 @@ func (h *harness) expect(r result, code int, parts ...string) {
 // fakeCluster is the Ceph side: images, holders, the blocklist.
 type fakeCluster struct {
 	mu       sync.Mutex
-	images   map[string]rbdceph.ImageInfo // by pool/ns/name
+	images   map[string]cephapi.ImageInfo // by pool/ns/name
 	snaps    map[string]bool              // pool/ns/name@snap
-	holders  map[string][]rbdceph.Holder
+	holders  map[string][]cephapi.Holder
 	broken   []string
 	imageErr error
 	keyrings []string
-	monitors []rbdceph.Monitor
+	monitors []cephapi.Monitor
 	// onHolders runs (locked) before each holder lookup.
 	onHolders    func()
 	blocklistErr error
@@ -216,14 +216,14 @@ type fakeCluster struct {
 
 func newFakeCluster() *fakeCluster {
 	return &fakeCluster{
-		images:   map[string]rbdceph.ImageInfo{"rbd/vm1": {ID: "1", Features: uint64(defaultFS), Size: 32 << 20}},
+		images:   map[string]cephapi.ImageInfo{"rbd/vm1": {ID: "1", Features: uint64(defaultFS), Size: 32 << 20}},
 		snaps:    map[string]bool{},
-		holders:  map[string][]rbdceph.Holder{},
-		monitors: []rbdceph.Monitor{{Msgr1: mustAP("10.0.0.1:6789"), Msgr2: mustAP("10.0.0.1:3300")}},
+		holders:  map[string][]cephapi.Holder{},
+		monitors: []cephapi.Monitor{{Msgr1: mustAP("10.0.0.1:6789"), Msgr2: mustAP("10.0.0.1:3300")}},
 	}
 }
 
-func imageKey(img rbdceph.Image) string {
+func imageKey(img cephapi.Image) string {
 	if img.Namespace != "" {
 		return img.Pool + "/" + img.Namespace + "/" + img.Name
 	}
@@ -232,43 +232,43 @@ func imageKey(img rbdceph.Image) string {
 
 type fakeSession struct {
 	c *fakeCluster
-	a rbdceph.Access
+	a cephapi.Access
 }
 
-func (s *fakeSession) Image(_ context.Context, img rbdceph.Image) (rbdceph.ImageInfo, error) {
+func (s *fakeSession) Image(_ context.Context, img cephapi.Image) (cephapi.ImageInfo, error) {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	if s.c.imageErr != nil {
-		return rbdceph.ImageInfo{}, s.c.imageErr
+		return cephapi.ImageInfo{}, s.c.imageErr
 	}
 	info, ok := s.c.images[imageKey(img)]
 	if !ok {
-		return rbdceph.ImageInfo{}, fmt.Errorf("%w: open image: (2) No such file or directory", rbdceph.ErrImageNotFound)
+		return cephapi.ImageInfo{}, fmt.Errorf("%w: open image: (2) No such file or directory", cephapi.ErrImageNotFound)
 	}
 	if img.Snap != "" && !s.c.snaps[imageKey(img)+"@"+img.Snap] {
-		return rbdceph.ImageInfo{}, fmt.Errorf("%w", rbdceph.ErrSnapshotNotFound)
+		return cephapi.ImageInfo{}, fmt.Errorf("%w", cephapi.ErrSnapshotNotFound)
 	}
 	return info, nil
 }
 
-func (s *fakeSession) Holders(_ context.Context, img rbdceph.Image) (rbdceph.Holders, error) {
+func (s *fakeSession) Holders(_ context.Context, img cephapi.Image) (cephapi.Holders, error) {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	if s.c.onHolders != nil {
 		s.c.onHolders()
 	}
-	hs := rbdceph.Holders{List: append([]rbdceph.Holder(nil), s.c.holders[imageKey(img)]...)}
+	hs := cephapi.Holders{List: append([]cephapi.Holder(nil), s.c.holders[imageKey(img)]...)}
 	if len(hs.List) > 0 {
 		hs.BlocklistUnknown = s.c.blocklistErr
 	}
 	return hs, nil
 }
 
-func (s *fakeSession) BreakLock(_ context.Context, img rbdceph.Image, h rbdceph.Holder) error {
+func (s *fakeSession) BreakLock(_ context.Context, img cephapi.Image, h cephapi.Holder) error {
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()
 	s.c.broken = append(s.c.broken, h.Client+" "+h.Cookie)
-	var keep []rbdceph.Holder
+	var keep []cephapi.Holder
 	for _, x := range s.c.holders[imageKey(img)] {
 		if x != h {
 			keep = append(keep, x)
@@ -278,7 +278,7 @@ func (s *fakeSession) BreakLock(_ context.Context, img rbdceph.Image, h rbdceph.
 	return nil
 }
 
-func (s *fakeSession) Monitors() ([]rbdceph.Monitor, error) { return s.c.monitors, nil }
+func (s *fakeSession) Monitors() ([]cephapi.Monitor, error) { return s.c.monitors, nil }
 func (s *fakeSession) MonHost() (string, error) {
 	return "[v2:10.0.0.1:3300,v1:10.0.0.1:6789],[v2:10.0.0.2:3300,v1:10.0.0.2:6789]", nil
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -22,7 +22,7 @@ const (
 // refuseHolders returns nil once no client other than the blocklisted
 // ones holds the image; locks of blocklisted clients are broken on the
 // way. A client still there when the wait ends is named in the refusal.
-func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings, sess rbdceph.Session) error {
+func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings, sess cephapi.Session) error {
 	waitUntil := time.Now().Add(min(maxHolderWait, remaining(ctx)-mapReserve))
 	announced := false
 	for {
@@ -30,7 +30,7 @@ func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings,
 		if err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "listing the clients of %s: %v", s.spec.ImageSpec(), req.Redact(err.Error()))
 		}
-		var live []rbdceph.Holder
+		var live []cephapi.Holder
 		for _, h := range hs.List {
 			if !h.Blocklisted {
 				live = append(live, h)
@@ -69,7 +69,7 @@ func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings,
 
 // describeHolders names each client once: "client.4211 at
 // 10.0.0.2:0/3282 (watcher, locker)".
-func describeHolders(hs []rbdceph.Holder) string {
+func describeHolders(hs []cephapi.Holder) string {
 	type key struct{ client, addr string }
 	var order []key
 	kinds := map[key][]string{}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/krbd"
@@ -54,7 +54,7 @@ const maxKeyFile = 64 << 10
 // kernelKey reads the key the kernel driver needs: from the secret file,
 // or from the first keyring of the configuration's search list that exists
 // (librados' own rule).
-func (a *agent) kernelKey(ctx context.Context, req *ocf.Request, s settings, key keySource, sess rbdceph.Session) (krbd.Secret, error) {
+func (a *agent) kernelKey(ctx context.Context, req *ocf.Request, s settings, key keySource, sess cephapi.Session) (krbd.Secret, error) {
 	path := key.path
 	if path == "" {
 		paths, err := sess.KeyringPaths()

@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 )
 
@@ -138,10 +138,10 @@ func TestOtherMappingsAreIgnored(t *testing.T) {
 func TestSnapshotAndNamespace(t *testing.T) {
 	h := newHarness(t)
 	h.k.LoadRBD(kernelFS)
-	h.cluster.images["rbd/ns/vm1"] = rbdceph.ImageInfo{Features: uint64(defaultFS), Size: 1 << 20}
+	h.cluster.images["rbd/ns/vm1"] = cephapi.ImageInfo{Features: uint64(defaultFS), Size: 1 << 20}
 	h.cluster.snaps["rbd/ns/vm1@s1"] = true
 	// a live writer on the image does not matter to a snapshot map
-	h.cluster.holders["rbd/ns/vm1"] = []rbdceph.Holder{{Client: "client.9", Address: "10.0.0.9:0/1", Kind: "watcher"}}
+	h.cluster.holders["rbd/ns/vm1"] = []cephapi.Holder{{Client: "client.9", Address: "10.0.0.9:0/1", Kind: "watcher"}}
 	h.expect(h.run("start", "pool_namespace=ns", "snap=s1"), 0, "rbd/ns/vm1@s1")
 	req := h.k.Requests[0]
 	if !strings.Contains(req, ",_pool_ns=ns,") || !strings.Contains(req, ",ro,") || !strings.HasSuffix(req, " rbd vm1 s1") {
@@ -166,7 +166,7 @@ func TestSnapshotAndNamespace(t *testing.T) {
 
 func TestDriverChoice(t *testing.T) {
 	h := newHarness(t)
-	h.cluster.images["rbd/j"] = rbdceph.ImageInfo{Features: uint64(krbd.Layering | krbd.ExclusiveLock | krbd.Journaling)}
+	h.cluster.images["rbd/j"] = cephapi.ImageInfo{Features: uint64(krbd.Layering | krbd.ExclusiveLock | krbd.Journaling)}
 
 	// krbd refuses, naming the feature and the fix
 	h.expect(h.run("start", "name=j", "driver=krbd"), 5, "journaling", "rbd feature disable rbd/j journaling")
@@ -182,7 +182,7 @@ func TestDriverChoice(t *testing.T) {
 	h.expect(h.run("start", "name=j", "driver=nbd"), 5, "needs rbd-nbd")
 	// after "rbd feature disable", auto picks krbd
 	h.noNBD = false
-	h.cluster.images["rbd/j"] = rbdceph.ImageInfo{Features: uint64(krbd.Layering | krbd.ExclusiveLock)}
+	h.cluster.images["rbd/j"] = cephapi.ImageInfo{Features: uint64(krbd.Layering | krbd.ExclusiveLock)}
 	h.expect(h.run("start", "name=j"), 0, "(krbd,")
 	h.expect(h.run("stop", "name=j"), 0)
 
@@ -210,7 +210,7 @@ func TestDriverChoice(t *testing.T) {
 func TestMonitorsAndMessenger(t *testing.T) {
 	h := newHarness(t)
 	h.k.LoadRBD(kernelFS)
-	h.cluster.monitors = []rbdceph.Monitor{{Msgr2: mustAP("10.0.0.1:3300")}, {Msgr2: mustAP("10.0.0.2:3300")}}
+	h.cluster.monitors = []cephapi.Monitor{{Msgr2: mustAP("10.0.0.1:3300")}, {Msgr2: mustAP("10.0.0.2:3300")}}
 	h.expect(h.run("start", "mon=mons.example"), 0)
 	if req := h.k.Requests[0]; !strings.HasPrefix(req, "10.0.0.1:3300,10.0.0.2:3300 ") || !strings.Contains(req, ",ms_mode=prefer-crc,") {
 		t.Fatal(req)

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -16,7 +16,7 @@ const kernelReserve = 2 * time.Second
 
 // mapKRBD maps through /sys/bus/rbd/add_single_major. The key goes into
 // that one write and nowhere else.
-func (a *agent) mapKRBD(ctx context.Context, req *ocf.Request, s settings, sess rbdceph.Session, key keySource) (mapping, error) {
+func (a *agent) mapKRBD(ctx context.Context, req *ocf.Request, s settings, sess cephapi.Session, key keySource) (mapping, error) {
 	secret, err := a.kernelKey(ctx, req, s, key, sess)
 	if err != nil {
 		return mapping{}, err

@@ -5,7 +5,7 @@ import (
 
 	"strings"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -14,7 +14,7 @@ import (
 // the rbd-nbd process's command line, as monitor does. rbd-nbd reads the
 // key itself: the command line names the keyring or key file, never the
 // key, and rbd-nbd gets an environment of PATH and LANG only.
-func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess rbdceph.Session, key keySource) (mapping, error) {
+func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess cephapi.Session, key keySource) (mapping, error) {
 	argv, err := a.nbdArgs(s, sess, key)
 	if err != nil {
 		return mapping{}, err
@@ -47,7 +47,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess r
 
 // nbdArgs is the rbd-nbd command line: "map" and the spec first (the
 // shape krbd.ParseRBDNBDArgs reads back), then the options.
-func (a *agent) nbdArgs(s settings, sess rbdceph.Session, key keySource) ([]string, error) {
+func (a *agent) nbdArgs(s settings, sess cephapi.Session, key keySource) ([]string, error) {
 	path, err := a.sys.lookPath("rbd-nbd")
 	if err != nil {
 		return nil, ocf.Errorf(ocf.ErrInstalled, "rbd-nbd: %v", err)

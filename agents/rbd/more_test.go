@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
 )
@@ -20,9 +20,9 @@ const short = "env=OCF_RESKEY_CRM_meta_timeout=9000"
 func TestExclusive(t *testing.T) {
 	h := newHarness(t)
 	h.k.LoadRBD(kernelFS)
-	live := rbdceph.Holder{Client: "client.4211", Address: "10.0.0.2:0/3282", Kind: "watcher"}
-	liveLock := rbdceph.Holder{Client: "client.4211", Address: "10.0.0.2:0/3282", Kind: "locker", Cookie: "auto 1"}
-	h.cluster.holders["rbd/vm1"] = []rbdceph.Holder{live, liveLock}
+	live := cephapi.Holder{Client: "client.4211", Address: "10.0.0.2:0/3282", Kind: "watcher"}
+	liveLock := cephapi.Holder{Client: "client.4211", Address: "10.0.0.2:0/3282", Kind: "locker", Cookie: "auto 1"}
+	h.cluster.holders["rbd/vm1"] = []cephapi.Holder{live, liveLock}
 	h.expect(h.run("start", short), 1,
 		"rbd/vm1 is in use by client.4211 at 10.0.0.2:0/3282 (watcher, locker); refusing to map it")
 	if len(h.k.Requests) != 0 || len(h.cluster.broken) != 0 {
@@ -33,9 +33,9 @@ func TestExclusive(t *testing.T) {
 	h.expect(h.run("stop"), 0)
 
 	// a blocklisted holder: its lock is broken, its watch ignored
-	dead := rbdceph.Holder{Client: "client.77", Address: "10.0.0.3:0/1", Kind: "watcher", Blocklisted: true}
-	deadLock := rbdceph.Holder{Client: "client.77", Address: "10.0.0.3:0/1", Kind: "locker", Cookie: "auto 9", Blocklisted: true}
-	h.cluster.holders["rbd/vm1"] = []rbdceph.Holder{dead, deadLock}
+	dead := cephapi.Holder{Client: "client.77", Address: "10.0.0.3:0/1", Kind: "watcher", Blocklisted: true}
+	deadLock := cephapi.Holder{Client: "client.77", Address: "10.0.0.3:0/1", Kind: "locker", Cookie: "auto 9", Blocklisted: true}
+	h.cluster.holders["rbd/vm1"] = []cephapi.Holder{dead, deadLock}
 	h.expect(h.run("start"), 0, "broke the lock of client.77 at 10.0.0.3:0/1 on rbd/vm1")
 	if !slices.Equal(h.cluster.broken, []string{"client.77 auto 9"}) {
 		t.Fatal(h.cluster.broken)
@@ -43,7 +43,7 @@ func TestExclusive(t *testing.T) {
 	h.expect(h.run("stop"), 0)
 
 	// a holder that goes away while start waits
-	h.cluster.holders["rbd/vm1"] = []rbdceph.Holder{live}
+	h.cluster.holders["rbd/vm1"] = []cephapi.Holder{live}
 	calls := 0
 	h.cluster.onHolders = func() {
 		calls++
@@ -60,7 +60,7 @@ func TestExclusive(t *testing.T) {
 func TestBlocklistUnknown(t *testing.T) {
 	h := newHarness(t)
 	h.k.LoadRBD(kernelFS)
-	h.cluster.holders["rbd/vm1"] = []rbdceph.Holder{{Client: "client.1", Address: "10.0.0.2:0/1", Kind: "watcher"}}
+	h.cluster.holders["rbd/vm1"] = []cephapi.Holder{{Client: "client.1", Address: "10.0.0.2:0/1", Kind: "watcher"}}
 	h.cluster.blocklistErr = errors.New("access denied")
 	h.expect(h.run("start", short), 1, "in use by client.1")
 }

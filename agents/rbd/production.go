@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/twin"
@@ -24,7 +24,7 @@ var systemPath = []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"}
 // OCF_RESKEY_* (parameters), no CEPH_ARGS, nothing inherited.
 var childEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
 
-func hostSystem(openCeph rbdceph.OpenFunc) system {
+func hostSystem(openCeph cephapi.OpenFunc) system {
 	if openCeph == nil {
 		openCeph = cephNotBuiltIn
 	}
@@ -46,7 +46,7 @@ func hostSystem(openCeph rbdceph.OpenFunc) system {
 // errNoCeph: this build neither links Ceph nor carries its Ceph-linked twin.
 var errNoCeph = ocf.Errorf(ocf.ErrInstalled, "this build of the agent has no Ceph support (build it with make build)")
 
-func cephNotBuiltIn(context.Context, rbdceph.Access) (rbdceph.Session, error) { return nil, errNoCeph }
+func cephNotBuiltIn(context.Context, cephapi.Access) (cephapi.Session, error) { return nil, errNoCeph }
 
 // ExecCephTwin replaces the process with the agent's Ceph-linked twin (image,
 // embedded by make build) when the action needs Ceph: start only. It returns

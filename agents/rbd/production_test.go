@@ -44,7 +44,7 @@ func TestLookPath(t *testing.T) {
 
 func TestStartWithoutCephSupport(t *testing.T) {
 	sys := hostSystem(nil)
-	_, err := sys.openCeph(context.Background(), rbdcephAccess())
+	_, err := sys.openCeph(context.Background(), cephAccess())
 	if err == nil || ocf.CodeOf(err) != ocf.ErrInstalled || !strings.Contains(err.Error(), "no Ceph support") {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
 )
@@ -222,12 +222,12 @@ func TestStopUnmapsTheRecordedImageToo(t *testing.T) {
 func TestConnectFailures(t *testing.T) {
 	h := newHarness(t)
 	h.k.LoadRBD(kernelFS)
-	h.openErr = &rbdceph.ConnectError{User: "kvmha", Monitors: "10.0.0.1:6789", Source: "mon_host of /etc/ceph/ceph.conf",
+	h.openErr = &cephapi.ConnectError{User: "kvmha", Monitors: "10.0.0.1:6789", Source: "mon_host of /etc/ceph/ceph.conf",
 		Timeout: 15 * time.Second, Probes: []string{"10.0.0.1:6789: connection refused"}, Err: context.DeadlineExceeded}
 	h.expect(h.run("start"), 1, "ocf-exit-reason:no Ceph monitor of 10.0.0.1:6789 (mon_host of /etc/ceph/ceph.conf) answered within 15s: 10.0.0.1:6789: connection refused")
-	h.openErr = &rbdceph.ConnectError{User: "kvmha", Monitors: "10.0.0.1", Source: "mon", Err: errors.New("rados: ret=-13, Permission denied")}
+	h.openErr = &cephapi.ConnectError{User: "kvmha", Monitors: "10.0.0.1", Source: "mon", Err: errors.New("rados: ret=-13, Permission denied")}
 	h.expect(h.run("start"), 1, "ocf-exit-reason:connecting to the Ceph monitors 10.0.0.1 (mon) as client.kvmha: rados: ret=-13")
-	h.openErr = &rbdceph.ParamError{Param: "mon", Err: errors.New(`mon_host entry "a b" is not an address`)}
+	h.openErr = &cephapi.ParamError{Param: "mon", Err: errors.New(`mon_host entry "a b" is not an address`)}
 	h.expect(h.run("start"), 6, `ocf-exit-reason:mon: mon_host entry "a b" is not an address`)
 	if _, ok := h.readRecord(); ok {
 		t.Fatal("a start that mapped nothing left a record of a device")

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/krbd"
@@ -100,8 +100,8 @@ func printableASCII(s string) bool {
 }
 
 // image is the spec in the Ceph helper's terms.
-func (s settings) image() rbdceph.Image {
-	return rbdceph.Image{Pool: s.spec.Pool, Namespace: s.spec.Namespace, Name: s.spec.Image, Snap: s.spec.Snap}
+func (s settings) image() cephapi.Image {
+	return cephapi.Image{Pool: s.spec.Pool, Namespace: s.spec.Namespace, Name: s.spec.Image, Snap: s.spec.Snap}
 }
 
 // conf is the configuration file to read: the configured one, or "" when

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -41,9 +41,9 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 
 	info, err := sess.Image(ctx, s.image())
 	switch {
-	case errors.Is(err, rbdceph.ErrImageNotFound):
+	case errors.Is(err, cephapi.ErrImageNotFound):
 		return ocf.Errorf(ocf.ErrConfigured, "image %s does not exist", s.spec.ImageSpec())
-	case errors.Is(err, rbdceph.ErrSnapshotNotFound):
+	case errors.Is(err, cephapi.ErrSnapshotNotFound):
 		return ocf.Errorf(ocf.ErrConfigured, "snapshot %s does not exist", s.spec)
 	case err != nil:
 		return ocf.Errorf(ocf.ErrGeneric, "reading image %s: %v", s.spec, req.Redact(err.Error()))
@@ -85,12 +85,12 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 }
 
 // connect opens the Ceph session in the helper.
-func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key keySource) (rbdceph.Session, error) {
+func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key keySource) (cephapi.Session, error) {
 	conf, err := s.conf()
 	if err != nil {
 		return nil, err
 	}
-	access := rbdceph.Access{ConfPath: conf, User: s.user, MonHosts: s.monHosts()}
+	access := cephapi.Access{ConfPath: conf, User: s.user, MonHosts: s.monHosts()}
 	switch key.format {
 	case krbd.Keyring:
 		access.Keyring = key.path
@@ -103,8 +103,8 @@ func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key k
 	}
 	var (
 		oe *ocf.Error
-		ce *rbdceph.ConnectError
-		pe *rbdceph.ParamError
+		ce *cephapi.ConnectError
+		pe *cephapi.ParamError
 	)
 	switch {
 	case errors.As(err, &oe):

@@ -3,9 +3,9 @@ package rbd
 import (
 	"net/netip"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 )
 
 func mustAP(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
-func rbdcephAccess() rbdceph.Access { return rbdceph.Access{User: "kvmha"} }
+func cephAccess() cephapi.Access { return cephapi.Access{User: "kvmha"} }

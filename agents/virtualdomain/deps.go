@@ -5,7 +5,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -52,7 +52,7 @@ type qemuProcesses interface {
 // deps is everything the agent takes from the outside world.
 type deps struct {
 	dialHypervisor func(ctx context.Context, uri string) (hypervisor, error)
-	openCeph       rbdcheck.OpenFunc
+	openCeph       cephapi.OpenFunc
 	qemu           qemuProcesses
 	// localAddrs lists this node's IP addresses (a holder there is this node).
 	localAddrs func() ([]net.IP, error)

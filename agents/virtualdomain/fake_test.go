@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -552,18 +552,18 @@ func (q *fakeQemu) Terminate(pid int, kill bool) error {
 	return nil
 }
 
-// fakeCeph answers rbdcheck questions from a table of image statuses.
+// fakeCeph answers cephapi questions from a table of image statuses.
 type fakeCeph struct {
 	mu       sync.Mutex
-	images   map[string]rbdcheck.Status
+	images   map[string]cephapi.Status
 	openErr  error
-	opened   []rbdcheck.Access
+	opened   []cephapi.Access
 	inspects int
 	// clearAfter: holders disappear after this many inspections (0: never).
 	clearAfter int
 }
 
-func (c *fakeCeph) open(ctx context.Context, a rbdcheck.Access) (rbdcheck.Inspector, error) {
+func (c *fakeCeph) open(ctx context.Context, a cephapi.Access) (cephapi.Inspector, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.opened = append(c.opened, a)
@@ -573,13 +573,13 @@ func (c *fakeCeph) open(ctx context.Context, a rbdcheck.Access) (rbdcheck.Inspec
 	return c, nil
 }
 
-func (c *fakeCeph) Inspect(ctx context.Context, img rbdcheck.Image) (rbdcheck.Status, error) {
+func (c *fakeCeph) Inspect(ctx context.Context, img cephapi.Image) (cephapi.Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inspects++
 	st, ok := c.images[img.String()]
 	if !ok {
-		return rbdcheck.Status{}, nil
+		return cephapi.Status{}, nil
 	}
 	if c.clearAfter > 0 && c.inspects > c.clearAfter {
 		st.Holders = nil
@@ -589,7 +589,7 @@ func (c *fakeCeph) Inspect(ctx context.Context, img rbdcheck.Image) (rbdcheck.St
 
 func (c *fakeCeph) Close() {}
 
-func holder(ip string, client string, blocklisted bool) rbdcheck.Holder {
-	return rbdcheck.Holder{Address: ip + ":0/1234", IP: netip.MustParseAddr(ip), Client: client,
+func holder(ip string, client string, blocklisted bool) cephapi.Holder {
+	return cephapi.Holder{Address: ip + ":0/1234", IP: netip.MustParseAddr(ip), Client: client,
 		Kind: "watcher", Blocklisted: blocklisted}
 }

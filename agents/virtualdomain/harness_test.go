@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -40,7 +40,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, hv: newFakeHV(), qemu: &fakeQemu{procs: map[string][]int{}, dieOn: "term"},
-		ceph: &fakeCeph{images: map[string]rbdcheck.Status{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
+		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
 	h.writeConfig(domainXML("vm1", testUUID, ""))
 	h.env = map[string]string{
 		"OCF_RESKEY_config":           h.config,

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -205,9 +205,9 @@ func TestMonitorDepth20ChecksLocalWatcher(t *testing.T) {
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1", testUUID)))
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning})
 	h.set("OCF_CHECK_LEVEL", "20", "OCF_RESKEY_CRM_meta_interval", "10000")
-	h.ceph.images["rbd/vm1"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.1", "client.1", false)}}
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.1", "client.1", false)}}
 	h.expect("monitor", ocf.Success)
-	h.ceph.images["rbd/vm1"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.2", "client.2", false)}}
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.2", "client.2", false)}}
 	r := h.expect("monitor", ocf.ErrGeneric)
 	if !strings.Contains(r.reason(), "does not hold RBD image rbd/vm1") {
 		t.Fatalf("reason %q", r.reason())

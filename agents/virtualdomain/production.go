@@ -6,7 +6,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -15,7 +15,7 @@ import (
 // table and, when openCeph is not nil, Ceph. Without it, actions that need
 // Ceph fail with OCF_ERR_INSTALLED (ExecCephCompanion normally runs them in
 // the embedded twin that has it).
-func Agent(openCeph rbdcheck.OpenFunc) *ocf.Agent {
+func Agent(openCeph cephapi.OpenFunc) *ocf.Agent {
 	if openCeph == nil {
 		openCeph = cephNotBuiltIn
 	}
@@ -40,7 +40,7 @@ func Agent(openCeph rbdcheck.OpenFunc) *ocf.Agent {
 // errNoCeph: this build neither links Ceph nor carries its Ceph-linked twin.
 var errNoCeph = errors.New("this build of the agent has no Ceph support (build it with make build)")
 
-func cephNotBuiltIn(context.Context, rbdcheck.Access) (rbdcheck.Inspector, error) {
+func cephNotBuiltIn(context.Context, cephapi.Access) (cephapi.Inspector, error) {
 	return nil, errNoCeph
 }
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -77,11 +77,11 @@ func (v *vd) checkRBDSafety(ctx context.Context, req *ocf.Request, s settings, h
 }
 
 // liveHolders inspects every image and describes each live holder.
-func (v *vd) liveHolders(ctx context.Context, req *ocf.Request, s settings, disks []rbdDisk, inspectors map[string]rbdcheck.Inspector) ([]string, error) {
+func (v *vd) liveHolders(ctx context.Context, req *ocf.Request, s settings, disks []rbdDisk, inspectors map[string]cephapi.Inspector) ([]string, error) {
 	local := v.localIPs(req)
 	var blocking []string
 	for _, d := range disks {
-		img := rbdcheck.Image{Pool: d.Pool, Namespace: d.Namespace, Name: d.Image}
+		img := cephapi.Image{Pool: d.Pool, Namespace: d.Namespace, Name: d.Image}
 		st, err := inspectors[accessKey(v.cephAccessFor(s, d))].Inspect(ctx, img)
 		if err != nil {
 			return nil, ocf.Errorf(ocf.ErrGeneric, "cannot check who holds RBD image %s: %v; refusing to start", img, err)
@@ -128,12 +128,12 @@ func (v *vd) checkLocalHolder(ctx context.Context, req *ocf.Request, s settings,
 	defer closeAll(inspectors)
 	local := v.localIPs(req)
 	for _, d := range disks {
-		img := rbdcheck.Image{Pool: d.Pool, Namespace: d.Namespace, Name: d.Image}
+		img := cephapi.Image{Pool: d.Pool, Namespace: d.Namespace, Name: d.Image}
 		st, err := inspectors[accessKey(v.cephAccessFor(s, d))].Inspect(ctx, img)
 		if err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "cannot check who holds RBD image %s: %v", img, err)
 		}
-		if !slices.ContainsFunc(st.Holders, func(hd rbdcheck.Holder) bool {
+		if !slices.ContainsFunc(st.Holders, func(hd cephapi.Holder) bool {
 			return hd.Kind == "watcher" && local[hd.IP.Unmap()]
 		}) {
 			return ocf.Errorf(ocf.ErrGeneric, "this node's qemu does not hold RBD image %s (disk %s) of domain %s", img, d.Target, cfg.Name)
@@ -172,8 +172,8 @@ func (v *vd) rbdDisks(ctx context.Context, req *ocf.Request, h hypervisor, cfg *
 
 // cephAccessFor derives how to reach the cluster of one disk: parameters
 // first, then what the domain XML says, then /etc/ceph.
-func (v *vd) cephAccessFor(s settings, d rbdDisk) rbdcheck.Access {
-	a := rbdcheck.Access{ConfPath: s.cephConf, User: s.cephUser, Keyring: s.cephKeyring}
+func (v *vd) cephAccessFor(s settings, d rbdDisk) cephapi.Access {
+	a := cephapi.Access{ConfPath: s.cephConf, User: s.cephUser, Keyring: s.cephKeyring}
 	if a.ConfPath == "" && v.defaultCephConf != "" && fileExists(v.defaultCephConf) {
 		a.ConfPath = v.defaultCephConf
 	}
@@ -199,13 +199,13 @@ func monHostEntry(m monHost) string {
 	return net.JoinHostPort(m.Name, m.Port)
 }
 
-func accessKey(a rbdcheck.Access) string {
+func accessKey(a cephapi.Access) string {
 	return strings.Join(append([]string{a.ConfPath, a.User, a.Keyring}, a.MonHosts...), "\x00")
 }
 
 // openInspectors opens one Ceph session per distinct access.
-func (v *vd) openInspectors(ctx context.Context, s settings, disks []rbdDisk) (map[string]rbdcheck.Inspector, error) {
-	out := map[string]rbdcheck.Inspector{}
+func (v *vd) openInspectors(ctx context.Context, s settings, disks []rbdDisk) (map[string]cephapi.Inspector, error) {
+	out := map[string]cephapi.Inspector{}
 	for _, d := range disks {
 		a := v.cephAccessFor(s, d)
 		key := accessKey(a)
@@ -226,7 +226,7 @@ func (v *vd) openInspectors(ctx context.Context, s settings, disks []rbdDisk) (m
 	return out, nil
 }
 
-func closeAll(m map[string]rbdcheck.Inspector) {
+func closeAll(m map[string]cephapi.Inspector) {
 	for _, i := range m {
 		i.Close()
 	}

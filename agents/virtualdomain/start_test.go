@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -104,7 +104,7 @@ func TestStartRefusesImageHeldElsewhere(t *testing.T) {
 	h := newHarness(t)
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1-disk", testUUID)))
 	h.set("OCF_RESKEY_CRM_meta_timeout", "6000")
-	h.ceph.images["rbd/vm1-disk"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.7", "client.4242", false)}}
+	h.ceph.images["rbd/vm1-disk"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.4242", false)}}
 	r := h.expect("start", ocf.ErrGeneric)
 	within(t, r, 6*time.Second)
 	if !strings.HasPrefix(r.reason(), "RBD image rbd/vm1-disk held by client.4242 at 10.0.0.7:0/1234 (watcher, another host)") {
@@ -125,7 +125,7 @@ func TestStartWaitsForStaleHolder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1-disk", testUUID)))
-	h.ceph.images["rbd/vm1-disk"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.7", "client.4242", false)}}
+	h.ceph.images["rbd/vm1-disk"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.4242", false)}}
 	h.ceph.clearAfter = 1
 	r := h.expect("start", ocf.Success)
 	if !strings.Contains(r.stderr, "waiting up to") {
@@ -137,8 +137,8 @@ func TestStartIgnoresBlocklistedHolderAndLocalReadOnlyDisks(t *testing.T) {
 	h := newHarness(t)
 	ro := strings.Replace(rbdDiskXML("vdb", "rbd/shared", testUUID), "<target", "<readonly/><target", 1)
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1-disk", testUUID)+ro))
-	h.ceph.images["rbd/vm1-disk"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.7", "client.1", true)}}
-	h.ceph.images["rbd/shared"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.8", "client.2", false)}}
+	h.ceph.images["rbd/vm1-disk"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.1", true)}}
+	h.ceph.images["rbd/shared"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.8", "client.2", false)}}
 	h.expect("start", ocf.Success)
 }
 
@@ -160,7 +160,7 @@ func TestStartChecksVolumesOfRBDPools(t *testing.T) {
 	h := newHarness(t)
 	h.writeConfig(domainXML("vm1", testUUID, `<disk type='volume' device='disk'><source pool='cephpool' volume='vm1-vol'/><target dev='vda'/></disk>`))
 	h.hv.pools["cephpool"] = `<pool type='rbd'><name>cephpool</name><source><name>rbd</name><host name='10.0.0.9'/><auth type='ceph' username='libvirt'><secret uuid='` + testUUID + `'/></auth></source></pool>`
-	h.ceph.images["rbd/vm1-vol"] = rbdcheck.Status{Exists: true, Holders: []rbdcheck.Holder{holder("10.0.0.7", "client.9", false)}}
+	h.ceph.images["rbd/vm1-vol"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.9", false)}}
 	h.set("OCF_RESKEY_CRM_meta_timeout", "4000")
 	r := h.expect("start", ocf.ErrGeneric)
 	if !strings.Contains(r.reason(), "rbd/vm1-vol held by client.9") || h.ceph.opened[0].User != "libvirt" {
@@ -172,8 +172,8 @@ func TestStartStoresCephKeyInSecret(t *testing.T) {
 	h := newHarness(t)
 	const other = "0b4a7f00-1111-4222-8333-444455556666"
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/a", testUUID)+rbdDiskXML("vdb", "rbd/b", other)))
-	h.ceph.images["rbd/a"] = rbdcheck.Status{Exists: true}
-	h.ceph.images["rbd/b"] = rbdcheck.Status{Exists: true}
+	h.ceph.images["rbd/a"] = cephapi.Status{Exists: true}
+	h.ceph.images["rbd/b"] = cephapi.Status{Exists: true}
 	key := []byte("0123456789abcdef-raw-key")
 	encoded := base64.StdEncoding.EncodeToString(key)
 	keyring := filepath.Join(h.dir, "client.kvmha.keyring")

@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/kvmha/kvmha/agents/virtualdomain/cephcheck"
+import "github.com/kvmha/kvmha/agents/virtualdomain/cephlinked"
 
 // cephOpen: this build checks RBD images itself.
-var cephOpen = cephcheck.Open
+var cephOpen = cephlinked.Open

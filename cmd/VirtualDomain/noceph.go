@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+import "github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 
 // cephOpen: none in this build; the Ceph-linked twin does the Ceph work.
-var cephOpen rbdcheck.OpenFunc
+var cephOpen cephapi.OpenFunc

@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/kvmha/kvmha/agents/rbd/cephsession"
+import "github.com/kvmha/kvmha/agents/rbd/cephlinked"
 
 // cephOpen: this build asks the cluster itself.
-var cephOpen = cephsession.Open
+var cephOpen = cephlinked.Open

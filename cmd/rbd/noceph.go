@@ -2,7 +2,7 @@
 
 package main
 
-import "github.com/kvmha/kvmha/agents/rbd/rbdceph"
+import "github.com/kvmha/kvmha/agents/rbd/cephapi"
 
 // cephOpen: none in this build; the Ceph-linked twin does the Ceph work.
-var cephOpen rbdceph.OpenFunc
+var cephOpen cephapi.OpenFunc

@@ -1,18 +1,18 @@
-// Package cephcheck answers rbdcheck's questions with a Ceph session
+// Package cephlinked answers cephapi's questions with a Ceph session
 // (internal/ceph, go-ceph). It links librados and librbd, so only the
-// VirtualDomain-ceph build of the agent imports it (see package rbdcheck).
-package cephcheck
+// agent's Ceph-linked twin (cmd/VirtualDomain, tag kvmha_ceph) imports it.
+package cephlinked
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/kvmha/kvmha/agents/virtualdomain/rbdcheck"
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
-// Open connects to the cluster (rbdcheck.OpenFunc).
-func Open(ctx context.Context, a rbdcheck.Access) (rbdcheck.Inspector, error) {
+// Open connects to the cluster (cephapi.OpenFunc).
+func Open(ctx context.Context, a cephapi.Access) (cephapi.Inspector, error) {
 	conn, err := ceph.Connect(ctx, ceph.Config{ConfPath: a.ConfPath, User: a.User, Keyring: a.Keyring, MonHosts: a.MonHosts})
 	if err != nil {
 		return nil, err
@@ -30,15 +30,15 @@ type inspector struct {
 // Inspect lists the image's watchers and lockers and marks those the OSD
 // blocklist fences. The blocklist is read once per session, and only when
 // an image has holders.
-func (i *inspector) Inspect(ctx context.Context, img rbdcheck.Image) (rbdcheck.Status, error) {
+func (i *inspector) Inspect(ctx context.Context, img cephapi.Image) (cephapi.Status, error) {
 	holders, err := i.conn.Holders(ctx, img.Pool, img.Namespace, img.Name)
 	if ceph.IsNotFound(err) {
-		return rbdcheck.Status{}, nil
+		return cephapi.Status{}, nil
 	}
 	if err != nil {
-		return rbdcheck.Status{}, err
+		return cephapi.Status{}, err
 	}
-	st := rbdcheck.Status{Exists: true}
+	st := cephapi.Status{Exists: true}
 	if len(holders) == 0 {
 		return st, nil
 	}
@@ -51,7 +51,7 @@ func (i *inspector) Inspect(ctx context.Context, img rbdcheck.Image) (rbdcheck.S
 	}
 	st.BlocklistUnknown = i.blErr
 	for _, h := range holders {
-		st.Holders = append(st.Holders, rbdcheck.Holder{
+		st.Holders = append(st.Holders, cephapi.Holder{
 			Address:     h.Addr.String(),
 			IP:          h.Addr.IP,
 			Client:      h.Entity,

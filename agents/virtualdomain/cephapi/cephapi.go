@@ -1,17 +1,9 @@
-// Package rbdcheck is the contract between ocf:kvmha:VirtualDomain and the
-// code that answers "who holds this RBD image?" with go-ceph (package
-// cephcheck).
-//
-// Why the split: a process linked with librados and librbd spends 15-50 ms
-// (about 15 ms of CPU) loading them before main runs, and any cgo linking
-// costs another 1.5 ms; the agent's monitor must cost a few milliseconds.
-// Only start and the depth-20 monitor need Ceph, so the agent is built
-// twice from the same sources: VirtualDomain-ceph (build tag kvmha_ceph),
-// which links cephcheck, embedded into VirtualDomain, pure Go without cgo,
-// which execs it from memory for those two actions (package twin). This
-// package holds only plain Go types, so the agent can depend on it without
-// linking Ceph.
-package rbdcheck
+// Package cephapi is what ocf:kvmha:VirtualDomain asks of Ceph ("who holds
+// this RBD image?"): plain Go types and the OpenFunc the agent's static
+// build compiles against without linking librados. Package cephlinked
+// answers with go-ceph in the agent's Ceph-linked twin (internal/twin says
+// why there are two builds).
+package cephapi
 
 import (
 	"context"
@@ -67,5 +59,5 @@ type Inspector interface {
 	Close()
 }
 
-// OpenFunc opens an Inspector (cephcheck.Open in VirtualDomain-ceph).
+// OpenFunc opens an Inspector (cephlinked.Open in VirtualDomain-ceph).
 type OpenFunc = func(ctx context.Context, access Access) (Inspector, error)

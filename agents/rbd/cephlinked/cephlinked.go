@@ -1,7 +1,7 @@
-// Package cephsession answers rbdceph's questions with internal/ceph
+// Package cephlinked answers cephapi's questions with internal/ceph
 // (go-ceph). It links librados and librbd, so only the agent's Ceph-linked
-// build (cmd/rbd, tag kvmha_ceph) imports it.
-package cephsession
+// twin (cmd/rbd, tag kvmha_ceph) imports it.
+package cephlinked
 
 import (
 	"context"
@@ -10,15 +10,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kvmha/kvmha/agents/rbd/rbdceph"
+	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/ceph"
 )
 
-// Open connects to the cluster (rbdceph.OpenFunc). A session that cannot be opened is an
-// *rbdceph.ConnectError naming the monitors tried; when none answered, it ends a little
+// Open connects to the cluster (cephapi.OpenFunc). A session that cannot be opened is an
+// *cephapi.ConnectError naming the monitors tried; when none answered, it ends a little
 // before ctx does, so that the monitors' addresses can be dialled and the reason say what
 // each one did (refused, unreachable, silent) rather than that the action ran out of time.
-func Open(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
+func Open(ctx context.Context, a cephapi.Access) (cephapi.Session, error) {
 	cfg := ceph.Config{ConfPath: a.ConfPath, User: a.User, Keyring: a.Keyring, MonHosts: a.MonHosts}
 	source := "mon"
 	if len(a.MonHosts) == 0 {
@@ -28,12 +28,12 @@ func Open(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
 	// work is said so here, before any monitor is blamed.
 	if len(a.MonHosts) > 0 {
 		if err := ceph.CheckMonHost(strings.Join(a.MonHosts, ",")); err != nil {
-			return nil, &rbdceph.ParamError{Param: "mon", Err: err}
+			return nil, &cephapi.ParamError{Param: "mon", Err: err}
 		}
 	}
 	monHost, err := cfg.MonHost()
 	if err != nil {
-		return nil, &rbdceph.ParamError{Param: "cephconf", Err: fmt.Errorf("librados cannot read %s: %w", a.ConfPath, err)}
+		return nil, &cephapi.ParamError{Param: "cephconf", Err: fmt.Errorf("librados cannot read %s: %w", a.ConfPath, err)}
 	}
 	reserve := probeReserve(ctx)
 	sctx, cancel := context.WithDeadline(ctx, deadline(ctx).Add(-reserve))
@@ -43,7 +43,7 @@ func Open(ctx context.Context, a rbdceph.Access) (rbdceph.Session, error) {
 	if err == nil {
 		return &session{conn: conn}, nil
 	}
-	ce := &rbdceph.ConnectError{User: a.User, Monitors: monHost, Source: source, Err: err}
+	ce := &cephapi.ConnectError{User: a.User, Monitors: monHost, Source: source, Err: err}
 	if sctx.Err() != nil || ceph.Errno(err) == errnoTimedOut {
 		ce.Timeout = time.Since(started)
 		ce.Probes = probeMonitors(ctx, monHost, reserve/2)
@@ -70,34 +70,34 @@ func probeReserve(ctx context.Context) time.Duration {
 
 type session struct{ conn *ceph.Conn }
 
-func (s *session) Image(ctx context.Context, img rbdceph.Image) (rbdceph.ImageInfo, error) {
+func (s *session) Image(ctx context.Context, img cephapi.Image) (cephapi.ImageInfo, error) {
 	info, err := s.conn.ImageInfo(ctx, img.Pool, img.Namespace, img.Name, img.Snap)
 	switch {
 	case err == nil:
-		return rbdceph.ImageInfo{ID: info.ID, Features: info.Features, Size: info.Size}, nil
+		return cephapi.ImageInfo{ID: info.ID, Features: info.Features, Size: info.Size}, nil
 	case errors.Is(err, ceph.ErrSnapshotNotFound):
-		return rbdceph.ImageInfo{}, fmt.Errorf("%w: %w", rbdceph.ErrSnapshotNotFound, err)
+		return cephapi.ImageInfo{}, fmt.Errorf("%w: %w", cephapi.ErrSnapshotNotFound, err)
 	case ceph.IsNotFound(err):
-		return rbdceph.ImageInfo{}, fmt.Errorf("%w: %w", rbdceph.ErrImageNotFound, err)
+		return cephapi.ImageInfo{}, fmt.Errorf("%w: %w", cephapi.ErrImageNotFound, err)
 	}
-	return rbdceph.ImageInfo{}, err
+	return cephapi.ImageInfo{}, err
 }
 
-func (s *session) Holders(ctx context.Context, img rbdceph.Image) (rbdceph.Holders, error) {
+func (s *session) Holders(ctx context.Context, img cephapi.Image) (cephapi.Holders, error) {
 	hs, err := s.conn.Holders(ctx, img.Pool, img.Namespace, img.Name)
 	if err != nil {
 		if ceph.IsNotFound(err) {
-			return rbdceph.Holders{}, fmt.Errorf("%w: %w", rbdceph.ErrImageNotFound, err)
+			return cephapi.Holders{}, fmt.Errorf("%w: %w", cephapi.ErrImageNotFound, err)
 		}
-		return rbdceph.Holders{}, err
+		return cephapi.Holders{}, err
 	}
 	if len(hs) == 0 {
-		return rbdceph.Holders{}, nil
+		return cephapi.Holders{}, nil
 	}
 	bl, blErr := s.conn.Blocklist(ctx)
-	out := rbdceph.Holders{BlocklistUnknown: blErr}
+	out := cephapi.Holders{BlocklistUnknown: blErr}
 	for _, h := range hs {
-		out.List = append(out.List, rbdceph.Holder{
+		out.List = append(out.List, cephapi.Holder{
 			Client:      h.Entity,
 			Address:     h.Addr.String(),
 			Kind:        h.Kind.String(),
@@ -108,7 +108,7 @@ func (s *session) Holders(ctx context.Context, img rbdceph.Image) (rbdceph.Holde
 	return out, nil
 }
 
-func (s *session) BreakLock(ctx context.Context, img rbdceph.Image, h rbdceph.Holder) error {
+func (s *session) BreakLock(ctx context.Context, img cephapi.Image, h cephapi.Holder) error {
 	addr, err := ceph.ParseEntityAddr(h.Address)
 	if err != nil {
 		return err
@@ -117,14 +117,14 @@ func (s *session) BreakLock(ctx context.Context, img rbdceph.Image, h rbdceph.Ho
 		Pool: img.Pool, Namespace: img.Namespace, Image: img.Name})
 }
 
-func (s *session) Monitors() ([]rbdceph.Monitor, error) {
+func (s *session) Monitors() ([]cephapi.Monitor, error) {
 	mons, err := s.conn.MonitorAddrs()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]rbdceph.Monitor, 0, len(mons))
+	out := make([]cephapi.Monitor, 0, len(mons))
 	for _, m := range mons {
-		out = append(out, rbdceph.Monitor{Msgr1: m.V1, Msgr2: m.V2})
+		out = append(out, cephapi.Monitor{Msgr1: m.V1, Msgr2: m.V2})
 	}
 	return out, nil
 }

@@ -1,15 +1,8 @@
-// Package rbdceph is the contract between ocf:kvmha:rbd and the code that
-// asks the cluster what start must know before mapping (package
-// cephsession, over go-ceph): plain Go types only, so the agent depends on
-// it without linking librados.
-//
-// Why the split: a binary linked with librados and librbd spends 0.5 s
-// loading them in the lab's kernel VM (a static Go binary starts in 15 ms),
-// and only start needs Ceph. So the agent is built twice from the same
-// sources: the Ceph-linked build (tag kvmha_ceph, which links cephsession)
-// is embedded into a static, cgo-free build that execs it for start only
-// (package twin). Monitor and stop never load Ceph.
-package rbdceph
+// Package cephapi is what ocf:kvmha:rbd asks of Ceph before mapping: plain
+// Go types and the OpenFunc the agent's static build compiles against
+// without linking librados. Package cephlinked answers with go-ceph in the
+// agent's Ceph-linked twin (internal/twin says why there are two builds).
+package cephapi
 
 import (
 	"context"
@@ -143,5 +136,5 @@ type Session interface {
 	Close()
 }
 
-// OpenFunc opens a session (cephsession.Open in the Ceph-linked build).
+// OpenFunc opens a session (cephlinked.Open in the Ceph-linked build).
 type OpenFunc = func(ctx context.Context, a Access) (Session, error)

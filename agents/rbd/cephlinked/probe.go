@@ -1,4 +1,4 @@
-package cephsession
+package cephlinked
 
 import (
 	"context"

@@ -1,7 +1,6 @@
 package rbd
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
+	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 const (
@@ -33,6 +34,7 @@ type harness struct {
 	conf    string
 	keyring string
 	keyfile string
+	env     ocftest.Env // the resource r1
 
 	mu        sync.Mutex
 	opened    []cephapi.Access
@@ -57,11 +59,13 @@ func newHarness(t *testing.T) *harness {
 	h.keyring = h.file("client.kvmha.keyring", "[client.kvmha]\n\tkey = "+testKey+"\n", 0o600)
 	h.keyfile = h.file("kvmha.secret", testKey+"\n", 0o600)
 	h.k.LoadNBD(4)
+	h.env = ocftest.NewEnv(t, "r1", "rbd").SetParam("name", "vm1").SetParam("cephconf", h.conf).
+		SetParam("user", "kvmha").SetParam("secret", h.keyring)
 	return h
 }
 
 // rscTmp is the node's HA_RSCTMP, where the agent keeps its records.
-func (h *harness) rscTmp() string { return filepath.Join(h.dir, "rsctmp") }
+func (h *harness) rscTmp() string { return h.env.RscTmp() }
 
 // recordPath is the record of the harness's resource, r1.
 func (h *harness) recordPath() string { return filepath.Join(h.rscTmp(), "kvmha-rbd-r1.record") }
@@ -143,60 +147,21 @@ func (h *harness) signal(pid int, sig syscall.Signal) error {
 	return nil
 }
 
-type result struct {
-	code   int
-	stderr string
-	reason string
-}
-
-// run runs an action with the default parameters (image rbd/vm1, the
-// keyring as secret) changed by params "key=value"; "probe" makes a
-// monitor a probe, "env=K=V" adds a variable.
-func (h *harness) run(action string, params ...string) result {
+// run runs an action with the harness's parameters (image rbd/vm1, the keyring as
+// secret) changed by params (see ocftest.Env.For), and fails the test if the key shows
+// in the output.
+func (h *harness) run(action string, params ...string) ocftest.Result {
 	h.t.Helper()
-	values := map[string]string{"name": "vm1", "cephconf": h.conf, "user": "kvmha", "secret": h.keyring}
-	var env []string
-	interval := "10000"
-	for _, p := range params {
-		k, v, _ := strings.Cut(p, "=")
-		switch k {
-		case "probe":
-			interval = "0"
-		case "env":
-			env = append(env, v)
-		default:
-			values[k] = v
-		}
-	}
-	for k, v := range values {
-		env = append(env, "OCF_RESKEY_"+k+"="+v)
-	}
-	if action == "monitor" {
-		env = append(env, "OCF_RESKEY_CRM_meta_interval="+interval)
-	}
-	env = append(env, "OCF_RESOURCE_INSTANCE=r1", "OCF_RESOURCE_TYPE=rbd", "HA_RSCTMP="+h.rscTmp())
-	var stdout, stderr bytes.Buffer
-	code := newAgent(h.system()).Main([]string{"rbd", action}, env, &stdout, &stderr)
-	r := result{code: code, stderr: stderr.String()}
-	if i := strings.LastIndex(r.stderr, "ocf-exit-reason:"); i >= 0 {
-		r.reason = strings.TrimSpace(r.stderr[i+len("ocf-exit-reason:"):])
-	}
-	if strings.Contains(r.stderr+stdout.String(), testKey) {
-		h.t.Fatalf("the key is in the output:\n%s", r.stderr)
+	r := ocftest.Run(newAgent(h.system()), action, h.env.For(action, params...))
+	if strings.Contains(r.Stderr+r.Stdout, testKey) {
+		h.t.Fatalf("the key is in the output:\n%s", r.Stderr)
 	}
 	return r
 }
 
-func (h *harness) expect(r result, code int, parts ...string) {
+func (h *harness) expect(r ocftest.Result, code int, parts ...string) {
 	h.t.Helper()
-	if r.code != code {
-		h.t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, code, r.stderr)
-	}
-	for _, p := range parts {
-		if !strings.Contains(r.stderr, p) {
-			h.t.Fatalf("output lacks %q; stderr:\n%s", p, r.stderr)
-		}
-	}
+	r.Expect(h.t, ocf.ExitCode(code), parts...)
 }
 
 // fakeCluster is the Ceph side: images, holders, the blocklist.

@@ -2,7 +2,6 @@ package rbd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"slices"
@@ -12,37 +11,18 @@ import (
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 // readRecord reads the harness resource's record; ok is false when there is none.
 func (h *harness) readRecord() (record, bool) {
 	h.t.Helper()
-	data, err := os.ReadFile(h.recordPath())
-	if os.IsNotExist(err) {
-		return record{}, false
-	}
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	var r record
-	if err := json.Unmarshal(data, &r); err != nil {
-		h.t.Fatalf("record %s: %v", data, err)
-	}
-	return r, true
+	return ocftest.ReadRecord[record](h.t, h.recordPath())
 }
 
 func (h *harness) writeRecord(r record) {
 	h.t.Helper()
-	data, err := json.Marshal(r)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.MkdirAll(h.rscTmp(), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.WriteFile(h.recordPath(), data, 0o600); err != nil {
-		h.t.Fatal(err)
-	}
+	ocftest.WriteRecord(h.t, h.recordPath(), r)
 }
 
 func (h *harness) mappedIDs() []int {

@@ -140,6 +140,11 @@ func (c *cluster) configure(nguests int) error {
 	}
 	steps := [][]string{
 		{"property", "set", "stonith-action=off", "placement-strategy=balanced", "cluster-recheck-interval=30s"},
+		// The lab's nodes share one kernel, so each sees the load of all three and of every
+		// guest: Pacemaker would throttle every node to one action at a time ("High CPU load
+		// detected") and start a dead node's guests one after another. A real host sees its
+		// own load; this lab-only setting keeps the lab's failover comparable.
+		{"property", "set", "load-threshold=1000%"},
 		append([]string{"stonith", "create", "rbd-fence", "fence_rbd", "hosts=" + strings.Join(hosts, ";"),
 			"pcmk_host_list=" + strings.Join(names, " "), "ceph_conf=" + c.ceph.conf, "ceph_user=fence",
 			"ceph_keyring=" + fenceKeyring, "pools=" + c.ceph.pool}, "meta", "provides=unfencing"),

@@ -32,7 +32,7 @@ func TestRunMinimalEnvironmentAndStreams(t *testing.T) {
 	}
 	_, err = Output(context.Background(), "tool", "x")
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.ExitCode != 3 || err.Error() != "tool exited with status 3: err x" {
+	if !errors.As(err, &ee) || ee.ExitCode != 3 || err.Error() != "tool x: err x (exit 3)" {
 		t.Fatalf("Output: %v", err)
 	}
 }
@@ -55,9 +55,96 @@ func TestRunCapsOutput(t *testing.T) {
 	}
 }
 
-func TestLookupMissing(t *testing.T) {
-	if _, err := Run(context.Background(), "no-such-tool-here"); err == nil || !strings.Contains(err.Error(), "not installed") {
+func TestRunCombined(t *testing.T) {
+	fakeTool(t, "script", `echo one; echo two >&2; echo three; exit 2`)
+	res, err := Cmd{Name: "script", Combined: true, MaxOutput: 8}.Run(context.Background())
+	if err != nil || res.ExitCode != 2 || string(res.Stdout) != "one\ntwo\n" || len(res.Stderr) != 0 || !res.Truncated {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestOutputRefusesTruncated(t *testing.T) {
+	fakeTool(t, "chatty", "head -c 3000 /dev/zero")
+	if _, err := (Cmd{Name: "chatty", MaxOutput: 1000}).Output(context.Background()); err == nil || !strings.Contains(err.Error(), "more than 1000 bytes") {
 		t.Fatalf("%v", err)
+	}
+}
+
+func TestLookupMissing(t *testing.T) {
+	if _, err := Run(context.Background(), "no-such-tool-here"); !errors.Is(err, ErrNotInstalled) || !strings.Contains(err.Error(), "not installed") {
+		t.Fatalf("%v", err)
+	}
+	if _, err := Lookup("/no/such/tool"); err == nil || errors.Is(err, ErrNotInstalled) {
+		t.Fatalf("a path: %v", err)
+	}
+	if p, err := Lookup("sh"); err != nil || !strings.HasSuffix(p, "/sh") {
+		t.Fatalf("sh: %q %v", p, err)
+	}
+}
+
+func TestCIBVariablesPassed(t *testing.T) {
+	fakeTool(t, "cibadmin", `echo "<cib file='$CIB_file' secret='$OCF_RESKEY_x'/>"`)
+	t.Setenv("CIB_file", "/tmp/saved.xml")
+	t.Setenv("OCF_RESKEY_x", "y")
+	if out, err := CIB(context.Background(), ""); err != nil || string(out) != "<cib file='/tmp/saved.xml' secret=''/>\n" {
+		t.Fatalf("%q %v", out, err)
+	}
+	fakeTool(t, "crm_resource", `echo "[$CIB_file]"`)
+	if err := SetUtilization(context.Background(), "vm1", "cpu", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := Run(context.Background(), "crm_resource"); string(res.Stdout) != "[]\n" {
+		t.Fatalf("crm_resource got CIB_file: %q", res.Stdout)
+	}
+}
+
+func TestLoadModules(t *testing.T) {
+	fakeTool(t, "modprobe", `[ "$1" = -a ] || exit 9
+[ "$2" = good ] && exit 0
+echo "modprobe: FATAL: Module $2 not found in directory /lib/modules/x" >&2
+echo second line >&2
+exit 1`)
+	if err := LoadModules(context.Background(), "good"); err != nil {
+		t.Fatal(err)
+	}
+	err := LoadModules(context.Background(), "bad", "other")
+	if err == nil || err.Error() != "modprobe -a bad other: modprobe: FATAL: Module bad not found in directory /lib/modules/x (exit 1)" {
+		t.Fatalf("%v", err)
+	}
+}
+
+func TestUtilization(t *testing.T) {
+	// crm_resource 2.1.5's answers, found and not.
+	fakeTool(t, "crm_resource", `case "$5" in
+cpu) cat <<'X'
+<pacemaker-result api-version="2.25" request="crm_resource">
+  <list name="attributes" count="1">
+    <item name="cpu">2</item>
+  </list>
+  <status code="0" message="OK"/>
+</pacemaker-result>
+X
+;;
+*) cat <<'X'
+<pacemaker-result api-version="2.25" request="crm_resource">
+  <status code="0" message="OK">
+    <errors>
+      <error>Attribute 'hv_memory' not found for 'vm1'</error>
+    </errors>
+  </status>
+</pacemaker-result>
+X
+;;
+esac`)
+	if v, err := Utilization(context.Background(), "vm1", "cpu"); err != nil || v != "2" {
+		t.Fatalf("%q %v", v, err)
+	}
+	if _, err := Utilization(context.Background(), "vm1", "hv_memory"); !IsNoAttribute(err) {
+		t.Fatalf("unset: %v", err)
+	}
+	fakeTool(t, "crm_resource", `echo "<pacemaker-result><status code='102' message='Not connected'/></pacemaker-result>"; exit 102`)
+	if _, err := Utilization(context.Background(), "vm1", "cpu"); err == nil || IsNoAttribute(err) || !strings.Contains(err.Error(), "Not connected") {
+		t.Fatalf("failing: %v", err)
 	}
 }
 

@@ -41,11 +41,17 @@ func HasQuorum(ctx context.Context) (bool, error) {
 
 // pacemakerResult is the envelope of Pacemaker's --output-as=xml.
 type pacemakerResult struct {
+	// Attributes are attrd_updater's answer.
 	Attributes []struct {
 		Name  string `xml:"name,attr"`
 		Value string `xml:"value,attr"`
 		Host  string `xml:"host,attr"`
 	} `xml:"attribute"`
+	// Items are crm_resource's (an <item name="cpu">2</item> each).
+	Items []struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:",chardata"`
+	} `xml:"list>item"`
 	Status struct {
 		Code    int      `xml:"code,attr"`
 		Message string   `xml:"message,attr"`
@@ -53,9 +59,28 @@ type pacemakerResult struct {
 	} `xml:"status"`
 }
 
-// errNoAttribute: attrd_updater knows no such attribute (status 105 in Pacemaker 2.1's
-// XML, "No such object", or its older "does not exist").
-var errNoAttribute = errors.New("no such node attribute")
+// parse reads a tool's XML answer; a status other than 0 is an error naming the tool's
+// first error message.
+func (r *pacemakerResult) parse(what string, out []byte) error {
+	if err := xml.Unmarshal(out, r); err != nil {
+		return fmt.Errorf("%s: unreadable output: %v", what, err)
+	}
+	if r.Status.Code != 0 {
+		msg := r.Status.Message
+		if len(r.Status.Errors) > 0 {
+			msg = r.Status.Errors[0]
+		}
+		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "No such") {
+			return fmt.Errorf("%s: %w", what, errNoAttribute)
+		}
+		return fmt.Errorf("%s: %s", what, agentlog.Line(msg))
+	}
+	return nil
+}
+
+// errNoAttribute: attrd_updater or crm_resource knows no such attribute (attrd_updater's
+// "does not exist" or "No such object"; crm_resource answers without it).
+var errNoAttribute = errors.New("no such attribute")
 
 // IsNoAttribute reports whether err says the attribute is not set.
 func IsNoAttribute(err error) bool { return errors.Is(err, errNoAttribute) }
@@ -72,18 +97,8 @@ func NodeAttribute(ctx context.Context, name, node string) (string, error) {
 		return "", err
 	}
 	var r pacemakerResult
-	if err := xml.Unmarshal(res.Stdout, &r); err != nil {
-		return "", fmt.Errorf("attrd_updater -Q -n %s: unreadable output: %v", name, err)
-	}
-	if r.Status.Code != 0 {
-		msg := r.Status.Message
-		if len(r.Status.Errors) > 0 {
-			msg = r.Status.Errors[0]
-		}
-		if strings.Contains(msg, "does not exist") || strings.Contains(msg, "No such") {
-			return "", fmt.Errorf("%s: %w", name, errNoAttribute)
-		}
-		return "", fmt.Errorf("attrd_updater -Q -n %s: %s", name, agentlog.Clip(msg))
+	if err := r.parse("attrd_updater -Q -n "+name, res.Stdout); err != nil {
+		return "", err
 	}
 	for _, a := range r.Attributes {
 		if a.Name == name && (node == "" || a.Host == node) {
@@ -99,6 +114,24 @@ func SetNodeAttribute(ctx context.Context, name, value string) error {
 	return err
 }
 
+// Utilization reads a utilization attribute of a resource (crm_resource, XML).
+func Utilization(ctx context.Context, resource, name string) (string, error) {
+	res, err := Run(ctx, "crm_resource", "--resource", resource, "--utilization", "--get-parameter", name, "--output-as=xml")
+	if err != nil {
+		return "", err
+	}
+	var r pacemakerResult
+	if err := r.parse("crm_resource --get-parameter "+name, res.Stdout); err != nil {
+		return "", err
+	}
+	for _, it := range r.Items {
+		if it.Name == name {
+			return it.Value, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, errNoAttribute)
+}
+
 // SetUtilization sets a utilization attribute of a resource (crm_resource).
 func SetUtilization(ctx context.Context, resource, name, value string) error {
 	_, err := Output(ctx, "crm_resource", "--resource", resource, "--utilization", "--set-parameter", name, "--parameter-value", value)
@@ -111,19 +144,24 @@ func DeleteUtilization(ctx context.Context, resource, name string) error {
 	return err
 }
 
+// MaxCIB bounds a CIB and crm_mon's XML. A CIB of a few hundred guests with their
+// operation history is a few megabytes.
+const MaxCIB = 64 << 20
+
 // CIB is the cluster's configuration, or a part of it (scope: "" for all, "configuration",
-// "status", ...), as cibadmin --query prints it.
+// "status", ...), as cibadmin --query prints it. The caller's CIB_* variables choose the CIB.
 func CIB(ctx context.Context, scope string) ([]byte, error) {
 	args := []string{"--query"}
 	if scope != "" {
 		args = append(args, "--scope", scope)
 	}
-	return Output(ctx, "cibadmin", args...)
+	return Cmd{Name: "cibadmin", Args: args, MaxOutput: MaxCIB, passCIB: true}.Output(ctx)
 }
 
-// ClusterStatus is crm_mon's one-shot XML (nodes, resources, failures).
+// ClusterStatus is crm_mon's one-shot XML (nodes, resources, failures) of the CIB the
+// caller's CIB_* variables choose.
 func ClusterStatus(ctx context.Context) ([]byte, error) {
-	return Output(ctx, "crm_mon", "-1", "--output-as=xml")
+	return Cmd{Name: "crm_mon", Args: []string{"--one-shot", "--output-as=xml"}, MaxOutput: MaxCIB, passCIB: true}.Output(ctx)
 }
 
 // LoadModules loads kernel modules (modprobe -a), naming modprobe's complaint on failure.

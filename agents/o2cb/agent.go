@@ -19,16 +19,19 @@ import (
 const Version = "0.1.0"
 
 type agent struct {
-	sys *System
+	deps
 	// unusable is why a probe's parameters cannot be used, set by validate when this
 	// node's record says start registered a cluster: the probe then judges that cluster
 	// (monitorRecorded) rather than answer "not running" for a cluster that runs.
 	unusable error
 }
 
-// New returns the agent working on sys (RealSystem() in production).
-func New(sys *System) *ocf.Agent {
-	a := &agent{sys: sys}
+// New returns the agent working on this host.
+func New() *ocf.Agent { return newAgent(productionDeps()) }
+
+// newAgent returns the agent working on d.
+func newAgent(d deps) *ocf.Agent {
+	a := &agent{deps: d}
 	return &ocf.Agent{
 		Name:      "o2cb",
 		Version:   Version,

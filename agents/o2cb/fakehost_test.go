@@ -20,10 +20,10 @@ import (
 // and configfs emulated by fakeConfigFS. Mount, modprobe and the resolver
 // are recorded and act on those files.
 type fakeHost struct {
-	t   *testing.T
-	dir string
-	sys *System
-	cfs *fakeConfigFS
+	t    *testing.T
+	dir  string
+	deps deps
+	cfs  *fakeConfigFS
 
 	modprobes   [][]string
 	modprobeErr error
@@ -52,33 +52,33 @@ func newFakeHost(t *testing.T) *fakeHost {
 	h.env = ocftest.NewEnv(t, "o2cb:0", "o2cb").SetMeta("on_node", "node1").
 		SetParam(pCluster, "lab").SetParam(pClusterConf, h.path("etc/ocfs2/cluster.conf")).
 		SetParam(pCorosyncConf, h.path("etc/corosync/corosync.conf")).SetParam(pDLMFSDir, h.path("dlm"))
-	h.sys = &System{
-		ConfigfsDir: filepath.Join(dir, "config"),
-		Configfs:    h.cfs,
-		SysfsDir:    filepath.Join(dir, "sys"),
-		ProcDir:     filepath.Join(dir, "proc"),
-		ModulesDir:  filepath.Join(dir, "lib/modules"),
-		StateDir:    filepath.Join(dir, "run/kvmha"),
-		DevicesDir:  filepath.Join(dir, "dev"),
-		BlockDir:    filepath.Join(dir, "block"),
-		Mount:       h.mount,
-		Unmount:     h.unmount,
-		Modprobe:    h.modprobe,
-		Hostname:    func() (string, error) { return "node1.example", nil },
-		Release:     func() string { return fakeRelease },
-		LookupIPv4: func(_ context.Context, host string) ([]netip.Addr, error) {
+	h.deps = deps{
+		configfsDir: filepath.Join(dir, "config"),
+		configfs:    h.cfs,
+		sysfsDir:    filepath.Join(dir, "sys"),
+		procDir:     filepath.Join(dir, "proc"),
+		modulesDir:  filepath.Join(dir, "lib/modules"),
+		stateDir:    filepath.Join(dir, "run/kvmha"),
+		devicesDir:  filepath.Join(dir, "dev"),
+		blockDir:    filepath.Join(dir, "block"),
+		mount:       h.mount,
+		unmount:     h.unmount,
+		modprobe:    h.modprobe,
+		hostname:    func() (string, error) { return "node1.example", nil },
+		release:     func() string { return fakeRelease },
+		lookupIPv4: func(_ context.Context, host string) ([]netip.Addr, error) {
 			if a, ok := h.hosts[host]; ok {
 				return []netip.Addr{netip.MustParseAddr(a)}, nil
 			}
 			return nil, fmt.Errorf("lookup %s: no such host", host)
 		},
-		OpenDevice: func(path string, write bool) (*os.File, error) {
+		openDevice: func(path string, write bool) (*os.File, error) {
 			if write {
 				return os.OpenFile(path, os.O_RDWR, 0)
 			}
 			return os.Open(path)
 		},
-		SectorSize: func(*os.File) (int, error) { return 512, nil },
+		sectorSize: func(*os.File) (int, error) { return 512, nil },
 	}
 	return h
 }
@@ -174,7 +174,7 @@ const twoNodes = "cluster:\n\tname = lab\n\theartbeat_mode = local\n\tnode_count
 // environment changed by params (see ocftest.Env.For).
 func (h *fakeHost) run(action string, params ...string) ocftest.Result {
 	h.t.Helper()
-	return ocftest.Run(New(h.sys), action, h.env.For(action, params...))
+	return ocftest.Run(newAgent(h.deps), action, h.env.For(action, params...))
 }
 
 // expect fails unless the invocation ended with code and its output contains every part.

@@ -47,13 +47,13 @@ func (a *agent) resolveRegions(ctx context.Context, l *layout) ([]region, error)
 		}
 		dev := d
 		if !filepath.IsAbs(d) {
-			found, err := a.sys.findVolume(strings.ToUpper(d))
+			found, err := a.findVolume(strings.ToUpper(d))
 			if err != nil {
 				return nil, err
 			}
 			dev = found
 		}
-		r, v, err := a.sys.readRegion(dev, param)
+		r, v, err := a.readRegion(dev, param)
 		if err != nil {
 			return nil, err
 		}
@@ -73,8 +73,8 @@ func (a *agent) resolveRegions(ctx context.Context, l *layout) ([]region, error)
 
 // readRegion reads a volume's superblock and heartbeat location; param names where the
 // device came from, for messages.
-func (s *System) readRegion(dev, param string) (region, *ocfs2disk.Volume, error) {
-	f, err := s.OpenDevice(dev, false)
+func (s *deps) readRegion(dev, param string) (region, *ocfs2disk.Volume, error) {
+	f, err := s.openDevice(dev, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return region{}, nil, ocf.Errorf(ocf.ErrInstalled, "%s: heartbeat device %s does not exist on this node", param, agentlog.Clip(dev))
@@ -89,7 +89,7 @@ func (s *System) readRegion(dev, param string) (region, *ocfs2disk.Volume, error
 	if err != nil {
 		return region{}, nil, ocf.ParamErrorf(param, "%v: %s", err, agentlog.Clip(dev))
 	}
-	sector, err := s.SectorSize(f)
+	sector, err := s.sectorSize(f)
 	if err != nil {
 		return region{}, nil, fmt.Errorf("cannot get the sector size of %s: %w", dev, err)
 	}
@@ -107,21 +107,21 @@ func (s *System) readRegion(dev, param string) (region, *ocfs2disk.Volume, error
 
 // findVolume looks a volume up by UUID: udev's by-uuid link when there is
 // one (the UUID with dashes, lower case), else every block device.
-func (s *System) findVolume(uuid string) (string, error) {
+func (s *deps) findVolume(uuid string) (string, error) {
 	if len(uuid) == 32 {
 		dashed := strings.ToLower(uuid[:8] + "-" + uuid[8:12] + "-" + uuid[12:16] + "-" + uuid[16:20] + "-" + uuid[20:])
-		link := filepath.Join(s.DevicesDir, "disk/by-uuid", dashed)
+		link := filepath.Join(s.devicesDir, "disk/by-uuid", dashed)
 		if _, err := os.Stat(link); err == nil {
 			return link, nil
 		}
 	}
-	entries, err := os.ReadDir(s.BlockDir)
+	entries, err := os.ReadDir(s.blockDir)
 	if err != nil {
-		return "", fmt.Errorf("cannot list block devices in %s: %w", s.BlockDir, err)
+		return "", fmt.Errorf("cannot list block devices in %s: %w", s.blockDir, err)
 	}
 	for _, e := range entries {
-		dev := filepath.Join(s.DevicesDir, e.Name())
-		f, err := s.OpenDevice(dev, false)
+		dev := filepath.Join(s.devicesDir, e.Name())
+		f, err := s.openDevice(dev, false)
 		if err != nil {
 			continue
 		}
@@ -139,7 +139,7 @@ func (s *System) findVolume(uuid string) (string, error) {
 // starts the kernel's heartbeat thread (the write returns once the region
 // is steady, a few heartbeat iterations later).
 func (a *agent) startRegions(ctx context.Context, cluster string, regions []region, st *state, log *ocf.Logger) error {
-	c := a.sys.Configfs
+	c := a.configfs
 	for _, r := range regions {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -161,7 +161,7 @@ func (a *agent) startRegions(ctx context.Context, cluster string, regions []regi
 			st.Regions = map[string]string{}
 		}
 		st.Regions[r.UUID] = r.Device
-		if err := a.sys.saveState(cluster, *st); err != nil {
+		if err := a.saveState(cluster, *st); err != nil {
 			return fmt.Errorf("cannot record heartbeat region %s: %w", r.UUID, err)
 		}
 	}
@@ -169,7 +169,7 @@ func (a *agent) startRegions(ctx context.Context, cluster string, regions []regi
 }
 
 func (a *agent) startRegion(dir string, r region) error {
-	c := a.sys.Configfs
+	c := a.configfs
 	if err := c.Mkdir(dir); err != nil {
 		return fmt.Errorf("cannot create heartbeat region %s: %w", r.UUID, err)
 	}
@@ -186,7 +186,7 @@ func (a *agent) startRegion(dir string, r region) error {
 			return fail(fmt.Errorf("%s: %w", at.attr, err))
 		}
 	}
-	f, err := a.sys.OpenDevice(r.Device, true)
+	f, err := a.openDevice(r.Device, true)
 	if err != nil {
 		return fail(err)
 	}
@@ -200,7 +200,7 @@ func (a *agent) startRegion(dir string, r region) error {
 // regionProblems reports configured global regions that are not beating.
 // Regions given by device path are known by the UUID start recorded.
 func (a *agent) regionProblems(cluster string, l *layout) []string {
-	st, _ := a.sys.loadState(cluster)
+	st, _ := a.loadState(cluster)
 	var problems []string
 	for _, d := range l.Devices {
 		uuid := strings.ToUpper(d)
@@ -216,7 +216,7 @@ func (a *agent) regionProblems(cluster string, l *layout) []string {
 				continue
 			}
 		}
-		pid, err := a.sys.Configfs.Read(path.Join(regionDir(cluster, uuid), "pid"))
+		pid, err := a.configfs.Read(path.Join(regionDir(cluster, uuid), "pid"))
 		if err != nil || pid == "" {
 			problems = append(problems, fmt.Sprintf("global heartbeat region %s (%s) is not active", uuid, d))
 		}

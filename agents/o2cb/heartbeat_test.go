@@ -123,9 +123,9 @@ func TestGlobalHeartbeatErrors(t *testing.T) {
 	} {
 		h.expect(h.run("start", global, pHBDevices+"="+tc.dev), tc.code, tc.want)
 	}
-	h.sys.SectorSize = func(*os.File) (int, error) { return 8192, nil }
+	h.deps.sectorSize = func(*os.File) (int, error) { return 8192, nil }
 	h.expect(h.run("start", global, pHBDevices+"="+good), int(ocf.ErrConfigured), "heartbeat_devices: heartbeat device has 8192-byte sectors")
-	h.sys.SectorSize = func(*os.File) (int, error) { return 512, nil }
+	h.deps.sectorSize = func(*os.File) (int, error) { return 512, nil }
 	h.cfs.errs["write:cluster/lab/heartbeat/"+uuid+"/dev"] = errno("write", "dev", 22)
 	h.expect(h.run("start", global, pHBDevices+"="+good), 1, "cannot start heartbeat region "+uuid)
 	if d, _ := h.cfs.Dirs("cluster/lab/heartbeat"); len(d) != 0 {

@@ -183,7 +183,7 @@ func (a *agent) o2cbNode(ctx context.Context, s settings, cn corosyncconf.Node) 
 	if strings.Contains(addr, ":") {
 		return n, fmt.Errorf("node %s: ring%d_addr %s is IPv6, O2CB speaks IPv4 only (choose another %s)", cn.Name, s.ring, addr, pCorosyncRing)
 	}
-	ips, err := a.sys.LookupIPv4(ctx, addr)
+	ips, err := a.lookupIPv4(ctx, addr)
 	if err != nil || len(ips) == 0 {
 		return n, fmt.Errorf("node %s: cannot resolve ring%d_addr %s to an IPv4 address: %v", cn.Name, s.ring, addr, err)
 	}
@@ -198,7 +198,7 @@ func (a *agent) localNodeName(req *ocf.Request, l *layout) (string, error) {
 	if on := req.Meta("on_node"); on != "" {
 		candidates = append(candidates, on)
 	}
-	if h, err := a.sys.Hostname(); err == nil && h != "" {
+	if h, err := a.hostname(); err == nil && h != "" {
 		candidates = append(candidates, h)
 		if short, _, ok := strings.Cut(h, "."); ok {
 			candidates = append(candidates, short)

@@ -10,7 +10,7 @@ import (
 )
 
 func TestAgentDeclarationIsValid(t *testing.T) {
-	if err := New(RealSystem()).Check(); err != nil {
+	if err := New().Check(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -20,7 +20,7 @@ var neededModules = []string{"configfs", "ocfs2_stack_o2cb", "ocfs2_dlmfs"}
 
 // loaded reports whether a needed module's function is present - by what it
 // provides, not by /sys/module, so that built-in code counts too.
-func (s *System) loaded(module string) bool {
+func (s *deps) loaded(module string) bool {
 	switch module {
 	case "configfs", "ocfs2_dlmfs":
 		return s.hasFilesystem(module)
@@ -32,7 +32,7 @@ func (s *System) loaded(module string) bool {
 }
 
 // hasFilesystem looks the type up in /proc/filesystems ("nodev\tconfigfs").
-func (s *System) hasFilesystem(fstype string) bool {
+func (s *deps) hasFilesystem(fstype string) bool {
 	data, err := os.ReadFile(s.proc("filesystems"))
 	if err != nil {
 		return false
@@ -47,7 +47,7 @@ func (s *System) hasFilesystem(fstype string) bool {
 }
 
 // ensureModules loads what is missing with one modprobe call.
-func (s *System) ensureModules(ctx context.Context, log *ocf.Logger) error {
+func (s *deps) ensureModules(ctx context.Context, log *ocf.Logger) error {
 	var missing []string
 	for _, m := range neededModules {
 		if !s.loaded(m) {
@@ -58,7 +58,7 @@ func (s *System) ensureModules(ctx context.Context, log *ocf.Logger) error {
 		return nil
 	}
 	log.Infof("loading kernel modules %s", strings.Join(missing, " "))
-	if err := s.Modprobe(ctx, missing...); err != nil {
+	if err := s.modprobe(ctx, missing...); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func (s *System) ensureModules(ctx context.Context, log *ocf.Logger) error {
 // checkModulesAvailable tells validate-all whether start could load the
 // modules, without loading anything: each is loaded already, built in, or
 // listed in modules.dep of the running kernel.
-func (s *System) checkModulesAvailable() error {
+func (s *deps) checkModulesAvailable() error {
 	var missing []string
 	for _, m := range neededModules {
 		if !s.loaded(m) {
@@ -85,12 +85,12 @@ func (s *System) checkModulesAvailable() error {
 	if len(missing) == 0 {
 		return nil
 	}
-	release := s.Release()
-	dir := filepath.Join(s.ModulesDir, release)
+	release := s.release()
+	dir := filepath.Join(s.modulesDir, release)
 	dep, derr := os.ReadFile(filepath.Join(dir, "modules.dep"))
 	builtin, berr := os.ReadFile(filepath.Join(dir, "modules.builtin"))
 	if release == "" || errors.Is(derr, fs.ErrNotExist) && errors.Is(berr, fs.ErrNotExist) {
-		return ocf.Errorf(ocf.ErrInstalled, "no modules for the running kernel %s in %s", release, s.ModulesDir)
+		return ocf.Errorf(ocf.ErrInstalled, "no modules for the running kernel %s in %s", release, s.modulesDir)
 	}
 	for _, m := range missing {
 		if !listsModule(string(dep), m) && !listsModule(string(builtin), m) {

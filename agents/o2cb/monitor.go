@@ -29,19 +29,18 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		return a.monitorRecorded(req)
 	}
 	s := settingsOf(req)
-	sys := a.sys
-	mounts, err := sys.readMounts()
+	mounts, err := a.readMounts()
 	if err != nil {
 		return err
 	}
-	registered, err := sys.clusterRegistered(mounts, s.cluster, false)
+	registered, err := a.clusterRegistered(mounts, s.cluster, false)
 	if err != nil {
 		return err
 	}
 	if !registered {
 		return ocf.Exit(ocf.NotRunning)
 	}
-	nodes, err := readNodes(sys.Configfs, s.cluster)
+	nodes, err := readNodes(a.configfs, s.cluster)
 	if err != nil {
 		return err
 	}
@@ -60,7 +59,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		}
 		problems = append(problems, a.nodeProblems(req, s, l, nodes)...)
 		attrs := clusterAttrs{timeouts: s.timeouts, fenceMethod: s.fenceMethod, heartbeatMode: l.HeartbeatMode}
-		problems = append(problems, attrDifferences(sys.Configfs, s.cluster, attrs)...)
+		problems = append(problems, attrDifferences(a.configfs, s.cluster, attrs)...)
 		if l.HeartbeatMode == o2cbconf.HeartbeatGlobal {
 			problems = append(problems, a.regionProblems(s.cluster, l)...)
 		}
@@ -68,7 +67,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 	if s.nodesFrom != fromCorosync {
 		problems = append(problems, a.corosyncProblems(ctx, s, nodes)...)
 	}
-	if data, err := os.ReadFile(sys.clusterStackFile()); err != nil || strings.TrimSpace(string(data)) != "o2cb" {
+	if data, err := os.ReadFile(a.clusterStackFile()); err != nil || strings.TrimSpace(string(data)) != "o2cb" {
 		problems = append(problems, "the OCFS2 cluster stack is not o2cb")
 	}
 	if mountedAt(mounts, s.dlmfsDir) != "ocfs2_dlmfs" {
@@ -95,7 +94,7 @@ func (a *agent) nodeProblems(req *ocf.Request, s settings, l *layout, nodes []re
 		r, ok := byName[want.Name]
 		if !ok {
 			if s.syncNodes && !req.IsProbe() {
-				if err := registerNode(a.sys.Configfs, s.cluster, want); err != nil {
+				if err := registerNode(a.configfs, s.cluster, want); err != nil {
 					problems = append(problems, err.Error())
 				} else {
 					req.Log.Infof("registered node %s (%d, %s:%d), new in %s", want.Name, want.Number, want.IP, want.Port, l.Source)
@@ -177,18 +176,18 @@ func (a *agent) monitorRecorded(req *ocf.Request) error {
 	if err := o2cbconf.CheckClusterName(rec.Cluster); err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "this node's record of the resource (%s) names no O2CB cluster: %v", req.RecordPath(), err)
 	}
-	mounts, err := a.sys.readMounts()
+	mounts, err := a.readMounts()
 	if err != nil {
 		return err
 	}
-	registered, err := a.sys.clusterRegistered(mounts, rec.Cluster, false)
+	registered, err := a.clusterRegistered(mounts, rec.Cluster, false)
 	if err != nil {
 		return err
 	}
 	if !registered {
 		return ocf.Exit(ocf.NotRunning)
 	}
-	nodes, err := readNodes(a.sys.Configfs, rec.Cluster)
+	nodes, err := readNodes(a.configfs, rec.Cluster)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // readMounts reads the mount table of the agent's mount namespace, which is
 // the host's: Pacemaker runs agents there.
-func (s *System) readMounts() ([]mount, error) {
+func (s *deps) readMounts() ([]mount, error) {
 	data, err := os.ReadFile(s.proc("mounts"))
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the mount table: %w", err)

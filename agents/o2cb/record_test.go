@@ -141,7 +141,7 @@ func TestValidateFindsWhatStartTripsOn(t *testing.T) {
 			t.Fatalf("%s: %v %v", dev, f, err)
 		}
 	}
-	h.sys.OpenDevice = openBlockDevice
+	h.deps.openDevice = openBlockDevice
 	h.expect(h.run("start", pHBMode+"=global", pHBDevices+"="+fifo), int(ocf.ErrConfigured),
 		"ocf-exit-reason:heartbeat_devices: heartbeat device is not a block device")
 }

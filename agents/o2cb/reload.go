@@ -20,11 +20,11 @@ import (
 // not registered has nothing to apply and starts nothing.
 func (a *agent) reload(ctx context.Context, req *ocf.Request) error {
 	s := settingsOf(req)
-	mounts, err := a.sys.readMounts()
+	mounts, err := a.readMounts()
 	if err != nil {
 		return err
 	}
-	registered, err := a.sys.clusterRegistered(mounts, s.cluster, false)
+	registered, err := a.clusterRegistered(mounts, s.cluster, false)
 	if err != nil {
 		return err
 	}

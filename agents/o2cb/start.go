@@ -22,8 +22,7 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 	if err != nil {
 		return err
 	}
-	sys := a.sys
-	st, err := sys.loadState(s.cluster)
+	st, err := a.loadState(s.cluster)
 	if err != nil {
 		req.Log.Warnf("%v; starting afresh", err)
 	}
@@ -46,10 +45,10 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 			return err
 		}
 	}
-	if err := sys.ensureModules(ctx, req.Log); err != nil {
+	if err := a.ensureModules(ctx, req.Log); err != nil {
 		return err
 	}
-	if mounted, err := sys.ensureConfigfs(); err != nil {
+	if mounted, err := a.ensureConfigfs(); err != nil {
 		return err
 	} else if mounted {
 		rec.MountedConfigfs = true
@@ -57,10 +56,10 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 			return err
 		}
 	}
-	if err := sys.ensureClusterStack(); err != nil {
+	if err := a.ensureClusterStack(); err != nil {
 		return err
 	}
-	if err := sys.ensureDLMFS(s.dlmfsDir, &st, s.cluster); err != nil {
+	if err := a.ensureDLMFS(s.dlmfsDir, &st, s.cluster); err != nil {
 		return err
 	}
 	if st.MountedDLMFS != "" && rec.MountedDLMFS != st.MountedDLMFS {
@@ -73,7 +72,7 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		return err
 	}
 	attrs := clusterAttrs{timeouts: s.timeouts, fenceMethod: s.fenceMethod, heartbeatMode: l.HeartbeatMode}
-	if err := registerCluster(sys.Configfs, l, attrs, req.Log); err != nil {
+	if err := registerCluster(a.configfs, l, attrs, req.Log); err != nil {
 		return err
 	}
 	if l.HeartbeatMode == o2cbconf.HeartbeatGlobal {
@@ -88,23 +87,23 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 
 // ensureConfigfs mounts configfs where the kernel made its mount point, and reports
 // whether it did.
-func (s *System) ensureConfigfs() (bool, error) {
+func (s *deps) ensureConfigfs() (bool, error) {
 	mounts, err := s.readMounts()
 	if err != nil {
 		return false, err
 	}
-	if mountedAt(mounts, s.ConfigfsDir) == "configfs" {
+	if mountedAt(mounts, s.configfsDir) == "configfs" {
 		return false, nil
 	}
-	if err := s.Mount("configfs", s.ConfigfsDir, "configfs"); err != nil {
-		return false, fmt.Errorf("cannot mount configfs at %s: %w", s.ConfigfsDir, err)
+	if err := s.mount("configfs", s.configfsDir, "configfs"); err != nil {
+		return false, fmt.Errorf("cannot mount configfs at %s: %w", s.configfsDir, err)
 	}
 	return true, nil
 }
 
 // ensureClusterStack selects o2cb in /sys/fs/ocfs2/cluster_stack. The
 // kernel refuses a switch while volumes of another stack are mounted.
-func (s *System) ensureClusterStack() error {
+func (s *deps) ensureClusterStack() error {
 	file := s.clusterStackFile()
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -132,7 +131,7 @@ func (s *System) ensureClusterStack() error {
 
 // ensureDLMFS mounts ocfs2_dlmfs unless it is mounted, and remembers that
 // the mount is ours.
-func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
+func (s *deps) ensureDLMFS(dir string, st *state, cluster string) error {
 	mounts, err := s.readMounts()
 	if err != nil {
 		return err
@@ -150,7 +149,7 @@ func (s *System) ensureDLMFS(dir string, st *state, cluster string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("%s: cannot create %s: %w", pDLMFSDir, agentlog.Clip(dir), unwrapPath(err))
 	}
-	if err := s.Mount("ocfs2_dlmfs", dir, "ocfs2_dlmfs"); err != nil {
+	if err := s.mount("ocfs2_dlmfs", dir, "ocfs2_dlmfs"); err != nil {
 		return fmt.Errorf("cannot mount ocfs2_dlmfs at %s: %w", dir, err)
 	}
 	st.MountedDLMFS = dir

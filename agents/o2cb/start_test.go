@@ -23,7 +23,7 @@ func TestStartErrors(t *testing.T) {
 		{"modprobe fails", func(h *fakeHost) { h.modprobeErr = errors.New("modprobe ocfs2_stack_o2cb: Module not found") }, nil,
 			int(ocf.ErrInstalled), "cannot load the O2CB kernel modules: modprobe ocfs2_stack_o2cb: Module not found"},
 		{"module without function", func(h *fakeHost) {
-			h.sys.Modprobe = func(_ context.Context, names ...string) error { return nil }
+			h.deps.modprobe = func(_ context.Context, names ...string) error { return nil }
 		}, nil, int(ocf.ErrInstalled), "module configfs loaded but its function is missing"},
 		{"configfs mount fails", func(h *fakeHost) { h.mountErr["configfs"] = syscall.EPERM }, nil, 1,
 			"cannot mount configfs at"},
@@ -32,7 +32,7 @@ func TestStartErrors(t *testing.T) {
 		{"dlmfs dir taken", func(h *fakeHost) { h.mountLine("tmpfs", h.path("dlm"), "tmpfs") }, nil, int(ocf.ErrConfigured),
 			"dlmfs_dir: tmpfs is mounted there, not ocfs2_dlmfs: choose another dlmfs_dir"},
 		{"no stack file", func(h *fakeHost) {
-			h.sys.Modprobe = func(_ context.Context, names ...string) error {
+			h.deps.modprobe = func(_ context.Context, names ...string) error {
 				h.loadModules(names...)
 				return os.Remove(h.path("sys/fs/ocfs2/cluster_stack"))
 			}
@@ -40,7 +40,7 @@ func TestStartErrors(t *testing.T) {
 		{"other cluster", func(h *fakeHost) { h.loadModules("ocfs2_stack_o2cb"); must(h.cfs.Mkdir("cluster/other")) }, nil, 1,
 			"O2CB cluster other is registered in the kernel, which runs one cluster at a time"},
 		{"no cluster subsystem", func(h *fakeHost) {
-			h.sys.Modprobe = func(_ context.Context, names ...string) error {
+			h.deps.modprobe = func(_ context.Context, names ...string) error {
 				h.loadModules(names...)
 				return os.Remove(h.path("config/cluster"))
 			}

@@ -48,8 +48,8 @@ func saveRecord(req *ocf.Request, rec record) error {
 	return nil
 }
 
-func (s *System) statePath(cluster string) string {
-	return filepath.Join(s.StateDir, "o2cb-"+cluster+".json")
+func (s *deps) statePath(cluster string) string {
+	return filepath.Join(s.stateDir, "o2cb-"+cluster+".json")
 }
 
 // maxStateSize bounds the state read back; it holds a mount point and a few regions.
@@ -60,7 +60,7 @@ const stateReadTimeout = 2 * time.Second
 
 // loadState returns the saved state, or an empty one when there is none or
 // it is unreadable (stop must work regardless; it then leaves mounts alone).
-func (s *System) loadState(cluster string) (state, error) {
+func (s *deps) loadState(cluster string) (state, error) {
 	var st state
 	ctx, cancel := context.WithTimeout(context.Background(), stateReadTimeout)
 	defer cancel()
@@ -79,9 +79,9 @@ func (s *System) loadState(cluster string) (state, error) {
 
 // saveState replaces the state durably (files.WriteAtomic): readers see the old state or
 // the new, and a mount start made is not forgotten in a power cut.
-func (s *System) saveState(cluster string, st state) error {
-	if err := os.MkdirAll(s.StateDir, 0o755); err != nil {
-		return fmt.Errorf("cannot create %s: %w", s.StateDir, err)
+func (s *deps) saveState(cluster string, st state) error {
+	if err := os.MkdirAll(s.stateDir, 0o755); err != nil {
+		return fmt.Errorf("cannot create %s: %w", s.stateDir, err)
 	}
 	data, err := json.Marshal(st)
 	if err != nil {
@@ -90,7 +90,7 @@ func (s *System) saveState(cluster string, st state) error {
 	return files.WriteAtomic(s.statePath(cluster), data, 0o644)
 }
 
-func (s *System) removeState(cluster string) error {
+func (s *deps) removeState(cluster string) error {
 	err := os.Remove(s.statePath(cluster))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

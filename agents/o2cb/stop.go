@@ -85,13 +85,12 @@ func dropRecord(req *ocf.Request) error {
 // stopCluster unregisters cluster unless an OCFS2 volume is mounted, then unmounts the
 // ocfs2_dlmfs start mounted: the one its state names, else recordedDLMFS (the record's).
 func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, recordedDLMFS string) error {
-	sys := a.sys
-	mounts, err := sys.readMounts()
+	mounts, err := a.readMounts()
 	if err != nil {
 		return err
 	}
 	mounted := ocfs2Mounts(mounts)
-	registered, err := sys.clusterRegistered(mounts, cluster, true)
+	registered, err := a.clusterRegistered(mounts, cluster, true)
 	switch {
 	case err != nil && len(mounted) > 0:
 		return fmt.Errorf("OCFS2 is mounted at %s and O2CB cannot be checked: %v", strings.Join(mounted, ", "), err)
@@ -103,12 +102,12 @@ func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, reco
 		return fmt.Errorf("OCFS2 is mounted at %s: refusing to stop O2CB under a mounted volume; stop the Filesystem resources first",
 			strings.Join(mounted, ", "))
 	case registered:
-		if err := unregisterCluster(ctx, sys.Configfs, cluster, req.Log); err != nil {
+		if err := unregisterCluster(ctx, a.configfs, cluster, req.Log); err != nil {
 			return err
 		}
 		req.Log.Infof("O2CB cluster %s is down", cluster)
 	}
-	st, err := sys.loadState(cluster)
+	st, err := a.loadState(cluster)
 	if err != nil {
 		req.Log.Warnf("%v; leaving ocfs2_dlmfs mounted unless this node's record names it", err)
 	}
@@ -117,10 +116,10 @@ func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, reco
 		dlmfs = recordedDLMFS
 	}
 	if dlmfs != "" {
-		sys.unmountDLMFS(dlmfs, mounts, req.Log)
+		a.unmountDLMFS(dlmfs, mounts, req.Log)
 	}
-	if err := sys.removeState(cluster); err != nil {
-		req.Log.Warnf("cannot remove %s: %v", sys.statePath(cluster), err)
+	if err := a.removeState(cluster); err != nil {
+		req.Log.Warnf("cannot remove %s: %v", a.statePath(cluster), err)
 	}
 	return nil
 }
@@ -129,19 +128,19 @@ func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, reco
 // mounted the answer is only certain if the node manager is not loaded
 // (nothing can be registered then); otherwise configfs is mounted to look,
 // if mayMount, as start would.
-func (s *System) clusterRegistered(mounts []mount, cluster string, mayMount bool) (bool, error) {
-	if mountedAt(mounts, s.ConfigfsDir) != "configfs" {
+func (s *deps) clusterRegistered(mounts []mount, cluster string, mayMount bool) (bool, error) {
+	if mountedAt(mounts, s.configfsDir) != "configfs" {
 		if !s.nodeManagerLoaded() {
 			return false, nil
 		}
 		if !mayMount {
-			return false, fmt.Errorf("configfs is not mounted at %s, so whether O2CB cluster %s is registered cannot be seen", s.ConfigfsDir, cluster)
+			return false, fmt.Errorf("configfs is not mounted at %s, so whether O2CB cluster %s is registered cannot be seen", s.configfsDir, cluster)
 		}
 		if _, err := s.ensureConfigfs(); err != nil {
 			return false, err
 		}
 	}
-	clusters, err := registeredClusters(s.Configfs)
+	clusters, err := registeredClusters(s.configfs)
 	if err != nil {
 		return false, err
 	}
@@ -150,7 +149,7 @@ func (s *System) clusterRegistered(mounts []mount, cluster string, mayMount bool
 
 // nodeManagerLoaded reports whether the O2CB node manager, the keeper of
 // configfs' "cluster" tree, is in the kernel.
-func (s *System) nodeManagerLoaded() bool {
+func (s *deps) nodeManagerLoaded() bool {
 	_, err := os.Stat(s.sysfs("module/ocfs2_nodemanager"))
 	return err == nil
 }
@@ -203,7 +202,7 @@ func unregisterCluster(ctx context.Context, c configFS, cluster string, log *ocf
 // holds a lock domain in it (a folder): that would pull it from under the
 // tool. Failing to unmount is no reason to fail stop - O2CB is down - so it
 // is only logged.
-func (s *System) unmountDLMFS(dir string, mounts []mount, log *ocf.Logger) {
+func (s *deps) unmountDLMFS(dir string, mounts []mount, log *ocf.Logger) {
 	if mountedAt(mounts, dir) != "ocfs2_dlmfs" {
 		return
 	}
@@ -211,7 +210,7 @@ func (s *System) unmountDLMFS(dir string, mounts []mount, log *ocf.Logger) {
 		log.Warnf("leaving %s mounted: lock domains %s are in use", dir, entryNames(entries))
 		return
 	}
-	if err := s.Unmount(dir); err != nil {
+	if err := s.unmount(dir); err != nil {
 		log.Warnf("cannot unmount ocfs2_dlmfs at %s: %v", dir, err)
 	}
 }

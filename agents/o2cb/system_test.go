@@ -1,7 +1,6 @@
 package o2cb
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,24 +34,9 @@ func TestRealConfigFS(t *testing.T) {
 	}
 }
 
-// TestModprobe runs a stand-in modprobe from PATH.
-func TestModprobe(t *testing.T) {
-	dir := t.TempDir()
-	script := "#!/bin/sh\n[ \"$1\" = -a ] || exit 9\n[ \"$2\" = good ] && exit 0\necho \"modprobe: FATAL: Module $2 not found in directory /lib/modules/x\" >&2\necho second line >&2\nexit 1\n"
-	must(os.WriteFile(filepath.Join(dir, "modprobe"), []byte(script), 0o755))
-	t.Setenv("PATH", dir)
-	if err := modprobe(context.Background(), "good"); err != nil {
-		t.Fatal(err)
-	}
-	err := modprobe(context.Background(), "bad", "other")
-	if err == nil || err.Error() != "modprobe bad other: modprobe: FATAL: Module bad not found in directory /lib/modules/x" {
-		t.Fatalf("%v", err)
-	}
-}
-
-func TestRealSystem(t *testing.T) {
-	s := RealSystem()
-	if s.Release() == "" || s.ConfigfsDir != "/sys/kernel/config" {
-		t.Fatalf("release %q", s.Release())
+func TestProductionDeps(t *testing.T) {
+	s := productionDeps()
+	if s.release() == "" || s.configfsDir != "/sys/kernel/config" {
+		t.Fatalf("release %q", s.release())
 	}
 }

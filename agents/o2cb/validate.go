@@ -142,5 +142,5 @@ func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 			return err
 		}
 	}
-	return a.sys.checkModulesAvailable()
+	return a.checkModulesAvailable()
 }

@@ -78,6 +78,6 @@ func TestLocalNodeName(t *testing.T) {
 	h.expect(h.run("validate-all", "env=OCF_RESKEY_CRM_meta_on_node=node2"), 0)
 	h.write("etc/ocfs2/cluster.conf", strings.ReplaceAll(twoNodes, "name = node2", "name = node1.example"))
 	h.expect(h.run("validate-all", "env=OCF_RESKEY_CRM_meta_on_node=nodeX"), 0)
-	h.sys.Hostname = func() (string, error) { return "", os.ErrNotExist }
+	h.deps.hostname = func() (string, error) { return "", os.ErrNotExist }
 	h.expect(h.run("validate-all", "env=OCF_RESKEY_CRM_meta_on_node="), int(ocf.ErrConfigured), "cluster_conf: this node, (no node name: neither CRM_meta_on_node nor a host name), is not")
 }

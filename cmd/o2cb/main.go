@@ -6,4 +6,4 @@ import (
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
-func main() { ocf.Run(o2cb.New(o2cb.RealSystem())) }
+func main() { ocf.Run(o2cb.New()) }

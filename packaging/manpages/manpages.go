@@ -36,7 +36,7 @@ var ocfAgents = map[string]struct {
 }{
 	"VirtualDomain": {func() *ocf.Agent { return virtualdomain.Agent(nil) }, virtualDomainExtras},
 	"rbd":           {func() *ocf.Agent { return rbd.Agent(nil) }, rbdExtras},
-	"o2cb":          {func() *ocf.Agent { return o2cb.New(o2cb.RealSystem()) }, o2cbExtras},
+	"o2cb":          {o2cb.New, o2cbExtras},
 	"HostHeartbeat": {hostheartbeat.New, hostHeartbeatExtras},
 }
 

@@ -131,7 +131,7 @@ func binaries(binDir string) []binary {
 			baseline: map[string]string{"config": fixtureDir + "/vm.xml"}},
 		{name: "rbd", kind: "ocf", ocf: rbd.Agent(nil),
 			baseline: map[string]string{"name": "hostile", "pool": "rbd", "cephconf": fixtureDir + "/ceph.conf"}},
-		{name: "o2cb", kind: "ocf", ocf: o2cb.New(o2cb.RealSystem()),
+		{name: "o2cb", kind: "ocf", ocf: o2cb.New(),
 			baseline: map[string]string{"cluster_conf": fixtureDir + "/cluster.conf", "corosync_conf": fixtureDir + "/corosync.conf"}},
 		{name: "HostHeartbeat", kind: "ocf", ocf: hostheartbeat.New(),
 			baseline: map[string]string{"backends": "file://" + fixtureDir + "/shared", "watchdog_device": "file:" + fixtureDir + "/wd",

@@ -3,6 +3,8 @@ package virtualdomain
 import (
 	"strings"
 	"testing"
+
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 func TestNeedsCeph(t *testing.T) {
@@ -32,8 +34,8 @@ func TestStartWithoutCephSupport(t *testing.T) {
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/a", testUUID)))
 	d := h.deps()
 	d.openCeph = cephNotBuiltIn
-	r := newAgentResult(t, d, h, "start")
-	if r.code != 5 || !strings.Contains(r.reason(), "no Ceph support") || h.hv.called("CreateTransient") != 0 {
-		t.Fatalf("exit %d, calls %v", r.code, h.hv.callList())
+	r := ocftest.Run(newAgent(d), "start", h.env)
+	if r.Code != 5 || !strings.Contains(r.Reason, "no Ceph support") || h.hv.called("CreateTransient") != 0 {
+		t.Fatalf("exit %d, calls %v", r.Code, h.hv.callList())
 	}
 }

@@ -1,19 +1,18 @@
 package virtualdomain
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
 const (
@@ -29,7 +28,7 @@ type harness struct {
 	ceph   *fakeCeph
 	dir    string
 	config string
-	env    map[string]string
+	env    ocftest.Env // the resource vm1
 
 	mu      sync.Mutex
 	runs    [][]string
@@ -42,18 +41,13 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, hv: newFakeHV(), qemu: &fakeQemu{procs: map[string][]int{}, dieOn: "term"},
 		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
 	h.writeConfig(domainXML("vm1", testUUID, ""))
-	h.env = map[string]string{
-		"OCF_RESKEY_config":           h.config,
-		"OCF_RESKEY_hypervisor":       testURI,
-		"OCF_RESOURCE_INSTANCE":       "vm1",
-		"OCF_RESKEY_CRM_meta_timeout": "20000",
-		"HA_RSCTMP":                   filepath.Join(dir, "rsctmp"),
-	}
+	h.env = ocftest.NewEnv(t, "vm1", "").SetParam("config", h.config).SetParam("hypervisor", testURI).
+		SetTimeout(20 * time.Second)
 	return h
 }
 
 // rscTmp is the harness's HA_RSCTMP, where records are kept.
-func (h *harness) rscTmp() string { return h.env["HA_RSCTMP"] }
+func (h *harness) rscTmp() string { return h.env.RscTmp() }
 
 func (h *harness) writeConfig(xml string) {
 	h.t.Helper()
@@ -99,48 +93,18 @@ func (h *harness) commands() [][]string {
 	return append([][]string(nil), h.runs...)
 }
 
-// result is one run of the agent.
-type result struct {
-	code   ocf.ExitCode
-	stdout string
-	stderr string
-	took   time.Duration
-}
-
-// reason is the ocf-exit-reason text, "" when none.
-func (r result) reason() string {
-	i := strings.LastIndex(r.stderr, "ocf-exit-reason:")
-	if i < 0 {
-		return ""
-	}
-	line, _, _ := strings.Cut(r.stderr[i+len("ocf-exit-reason:"):], "\n")
-	return line
-}
-
-func (h *harness) do(action string) result {
+// do runs an action with the harness's environment.
+func (h *harness) do(action string) ocftest.Result {
 	h.t.Helper()
-	return newAgentResult(h.t, h.deps(), h, action)
-}
-
-// newAgentResult runs an action of an agent with the given dependencies.
-func newAgentResult(t *testing.T, d deps, h *harness, action string) result {
-	t.Helper()
-	var env []string
-	for k, v := range h.env {
-		env = append(env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	start := time.Now()
-	code := newAgent(d).Main([]string{"VirtualDomain", action}, env, &stdout, &stderr)
-	return result{code: ocf.ExitCode(code), stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	return ocftest.Run(newAgent(h.deps()), action, h.env)
 }
 
 // expect runs an action and checks its exit code.
-func (h *harness) expect(action string, want ocf.ExitCode) result {
+func (h *harness) expect(action string, want ocf.ExitCode) ocftest.Result {
 	h.t.Helper()
 	r := h.do(action)
-	if r.code != want {
-		h.t.Fatalf("%s: exit %d (%s), want %d (%s)\nstderr:\n%s\ncalls: %v", action, r.code, r.code, want, want, r.stderr, h.hv.callList())
+	if r.Code != want {
+		h.t.Fatalf("%s: exit %d (%s), want %d (%s)\nstderr:\n%s\ncalls: %v", action, r.Code, r.Code, want, want, r.Stderr, h.hv.callList())
 	}
 	return r
 }
@@ -163,9 +127,9 @@ func rbdDiskXML(target, image, secretUUID string) string {
 }
 
 // within fails when an action took longer than its budget allows.
-func within(t *testing.T, r result, budget time.Duration) {
+func within(t *testing.T, r ocftest.Result, budget time.Duration) {
 	t.Helper()
-	if r.took > budget {
-		t.Fatalf("action took %v, more than %v", r.took, budget)
+	if r.Took > budget {
+		t.Fatalf("action took %v, more than %v", r.Took, budget)
 	}
 }

@@ -26,8 +26,8 @@ func TestMigrateToNotActiveFails(t *testing.T) {
 	h := newHarness(t)
 	h.set("OCF_RESKEY_CRM_meta_migrate_target", "node2")
 	r := h.expect("migrate_to", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "not active locally") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "not active locally") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -78,8 +78,8 @@ func TestMigrateToAbortsStalledMigration(t *testing.T) {
 	h.set("OCF_RESKEY_CRM_meta_migrate_target", "node2", "OCF_RESKEY_CRM_meta_timeout", "8000")
 	r := h.expect("migrate_to", ocf.ErrGeneric)
 	within(t, r, 8*time.Second)
-	if !h.hv.aborted || !strings.Contains(r.reason(), "aborted") || h.hv.domain("vm1") == nil {
-		t.Fatalf("aborted %v, reason %q", h.hv.aborted, r.reason())
+	if !h.hv.aborted || !strings.Contains(r.Reason, "aborted") || h.hv.domain("vm1") == nil {
+		t.Fatalf("aborted %v, reason %q", h.hv.aborted, r.Reason)
 	}
 }
 
@@ -88,8 +88,8 @@ func TestMigrateToUnknownOptionFails(t *testing.T) {
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning})
 	h.set("OCF_RESKEY_CRM_meta_migrate_target", "node2", "OCF_RESKEY_migrate_options", "--copy-storage-all")
 	r := h.expect("migrate_to", ocf.ErrConfigured)
-	if !strings.Contains(r.reason(), "--copy-storage-all") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "--copy-storage-all") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 	h.expect("monitor", ocf.Success) // only the migration needs the options
 }

@@ -49,8 +49,8 @@ func TestMonitorStates(t *testing.T) {
 func TestMonitorNotDefinedIsNotRunning(t *testing.T) {
 	h := newHarness(t)
 	r := h.expect("monitor", ocf.NotRunning)
-	if r.reason() != "" {
-		t.Fatalf("probe got a reason: %q", r.reason())
+	if r.Reason != "" {
+		t.Fatalf("probe got a reason: %q", r.Reason)
 	}
 }
 
@@ -103,8 +103,8 @@ func TestMonitorNoStateFailsAtDeadline(t *testing.T) {
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateNoState})
 	r := h.expect("monitor", ocf.ErrGeneric)
 	within(t, r, 3*time.Second)
-	if !strings.Contains(r.reason(), "no state") {
-		t.Fatalf("reason: %q", r.reason())
+	if !strings.Contains(r.Reason, "no state") {
+		t.Fatalf("reason: %q", r.Reason)
 	}
 }
 
@@ -114,13 +114,13 @@ func TestMonitorLibvirtdDownDecidesByProcess(t *testing.T) {
 	h.set("OCF_RESKEY_CRM_meta_interval", "10000")
 	h.qemu.procs["vm1"] = []int{4242}
 	r := h.expect("monitor", ocf.Success)
-	if !strings.Contains(r.stderr, "qemu process 4242") {
-		t.Fatalf("no warning about the fallback: %s", r.stderr)
+	if !strings.Contains(r.Stderr, "qemu process 4242") {
+		t.Fatalf("no warning about the fallback: %s", r.Stderr)
 	}
 	h.qemu.procs["vm1"] = nil
 	r = h.expect("monitor", ocf.NotRunning)
-	if !strings.Contains(r.reason(), "no qemu process") {
-		t.Fatalf("reason: %q", r.reason())
+	if !strings.Contains(r.Reason, "no qemu process") {
+		t.Fatalf("reason: %q", r.Reason)
 	}
 	h.qemu.err = errors.New("permission denied")
 	h.expect("monitor", ocf.ErrGeneric)
@@ -168,8 +168,8 @@ func TestMonitorUnreadableConfig(t *testing.T) {
 	h.set("OCF_RESKEY_config", h.dir+"/gone.xml")
 	h.set("OCF_RESKEY_CRM_meta_interval", "0")
 	r := h.expect("monitor", ocf.Success)
-	if !strings.Contains(r.stderr, "which this node started") {
-		t.Fatalf("stderr: %s", r.stderr)
+	if !strings.Contains(r.Stderr, "which this node started") {
+		t.Fatalf("stderr: %s", r.Stderr)
 	}
 	// Nothing remembered: a probe says "not running", like the shell agent.
 	h.set("OCF_RESOURCE_INSTANCE", "other")
@@ -195,8 +195,8 @@ func TestMonitorDepth10PingsGuestAgent(t *testing.T) {
 	h.hv.fail["AgentPing"] = &libvirt.Error{Op: "ping", Code: 86, Err: errors.New("guest agent is not responding")}
 	h.set("OCF_RESKEY_CRM_meta_interval", "10000")
 	r := h.expect("monitor", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "guest agent") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "guest agent") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -209,8 +209,8 @@ func TestMonitorDepth20ChecksLocalWatcher(t *testing.T) {
 	h.expect("monitor", ocf.Success)
 	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.2", "client.2", false)}}
 	r := h.expect("monitor", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "does not hold RBD image rbd/vm1") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "does not hold RBD image rbd/vm1") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -229,8 +229,8 @@ func TestMonitorScripts(t *testing.T) {
 		return "", 0, nil
 	}
 	r := h.expect("monitor", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), `"/bin/check-b" for domain vm1 returned 3 with output: disk full`) {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, `"/bin/check-b" for domain vm1 returned 3 with output: disk full`) {
+		t.Fatalf("reason %q", r.Reason)
 	}
 	h.runFunc = func(argv []string) (string, int, error) { return "", -1, errors.New("exec: not found") }
 	h.expect("monitor", ocf.ErrGeneric)

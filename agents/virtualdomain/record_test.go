@@ -38,8 +38,8 @@ func TestStartWithoutRecordDoesNotStart(t *testing.T) {
 	writeTestFile(t, filepath.Join(h.dir, "file"), "")
 	h.set("HA_RSCTMP", filepath.Join(h.dir, "file", "rsctmp"))
 	r := h.expect("start", ocf.ErrGeneric)
-	if h.hv.called("CreateTransient") != 0 || !strings.Contains(r.reason(), "record") {
-		t.Fatalf("reason %q, calls %v", r.reason(), h.hv.callList())
+	if h.hv.called("CreateTransient") != 0 || !strings.Contains(r.Reason, "record") {
+		t.Fatalf("reason %q, calls %v", r.Reason, h.hv.callList())
 	}
 }
 
@@ -59,7 +59,7 @@ func TestStopWithTypoStopsRecordedDomain(t *testing.T) {
 			h.set(typo...)
 			r := h.expect("stop", ocf.Success)
 			if h.hv.domain("vm1") != nil {
-				t.Fatalf("domain left running:\n%s", r.stderr)
+				t.Fatalf("domain left running:\n%s", r.Stderr)
 			}
 			if h.hv.called("Shutdown mode=0") != 1 || h.hv.called("Destroy") != 0 || h.hv.called("Save") != 0 {
 				t.Fatalf("not a graceful stop with the defaults: %v", h.hv.callList())
@@ -97,8 +97,8 @@ func TestStopWithTypoAndCorruptRecordFails(t *testing.T) {
 	writeTestFile(t, filepath.Join(h.rscTmp(), "kvmha-VirtualDomain-vm1.record"), "{not json")
 	h.set("OCF_RESKEY_migration_downtime", "abc")
 	r := h.expect("stop", ocf.ErrGeneric)
-	if !strings.HasPrefix(r.reason(), "cannot tell which domain to stop: corrupt record") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.HasPrefix(r.Reason, "cannot tell which domain to stop: corrupt record") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -170,8 +170,8 @@ func TestStopRecordedAndConfiguredDomainsDiffer(t *testing.T) {
 	h.writeConfig(domainXML("vm2", "", ""))
 	h.hv.add(&fakeDomain{name: "vm2", state: libvirt.StateRunning, stopsOnShutdown: true})
 	r := h.expect("stop", ocf.Success)
-	if h.hv.domain("vm1") != nil || h.hv.domain("vm2") != nil || !strings.Contains(r.stderr, "stopping both") {
-		t.Fatalf("vm1 %v vm2 %v\n%s", h.hv.domain("vm1"), h.hv.domain("vm2"), r.stderr)
+	if h.hv.domain("vm1") != nil || h.hv.domain("vm2") != nil || !strings.Contains(r.Stderr, "stopping both") {
+		t.Fatalf("vm1 %v vm2 %v\n%s", h.hv.domain("vm1"), h.hv.domain("vm2"), r.Stderr)
 	}
 }
 
@@ -214,8 +214,8 @@ func TestConfigFIFO(t *testing.T) {
 		h.set("OCF_RESKEY_config", fifo(h), "OCF_RESKEY_CRM_meta_timeout", "4000")
 		r := h.expect("stop", ocf.Success)
 		within(t, r, 4*time.Second)
-		if h.hv.domain("vm1") != nil || !strings.Contains(r.stderr, "which this node started") {
-			t.Fatalf("domain left running:\n%s", r.stderr)
+		if h.hv.domain("vm1") != nil || !strings.Contains(r.Stderr, "which this node started") {
+			t.Fatalf("domain left running:\n%s", r.Stderr)
 		}
 	})
 	t.Run("probe without record", func(t *testing.T) {
@@ -237,8 +237,8 @@ func TestConfigFIFO(t *testing.T) {
 		h.set("OCF_RESKEY_config", fifo(h))
 		for _, action := range []string{"validate-all", "start"} {
 			r := h.expect(action, ocf.ErrConfigured)
-			if !strings.HasPrefix(r.reason(), "config: ") || !strings.Contains(r.reason(), "FIFO") {
-				t.Fatalf("%s: reason %q", action, r.reason())
+			if !strings.HasPrefix(r.Reason, "config: ") || !strings.Contains(r.Reason, "FIFO") {
+				t.Fatalf("%s: reason %q", action, r.Reason)
 			}
 		}
 	})
@@ -251,16 +251,16 @@ func TestProbeWithUnusableSettingsJudgesRecordedDomain(t *testing.T) {
 	h.expect("start", ocf.Success)
 	h.set("OCF_RESKEY_shutdown_mode", "halt", "OCF_RESKEY_CRM_meta_interval", "0")
 	r := h.expect("monitor", ocf.Success)
-	if !strings.Contains(r.stderr, "which this node started") {
-		t.Fatalf("stderr %s", r.stderr)
+	if !strings.Contains(r.Stderr, "which this node started") {
+		t.Fatalf("stderr %s", r.Stderr)
 	}
 	h.set("OCF_RESOURCE_INSTANCE", "other") // no record
 	h.expect("monitor", ocf.NotRunning)
 	// A recurring monitor reports the configuration error.
 	h.set("OCF_RESOURCE_INSTANCE", "vm1", "OCF_RESKEY_CRM_meta_interval", "10000")
 	r = h.expect("monitor", ocf.ErrGeneric)
-	if !strings.HasPrefix(r.reason(), "shutdown_mode: ") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.HasPrefix(r.Reason, "shutdown_mode: ") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -280,8 +280,8 @@ func TestRemoteHypervisorUnreachableIsNotStopped(t *testing.T) {
 				h.set("OCF_RESKEY_CRM_meta_interval", tc.interval)
 				r := h.expect(tc.action, ocf.ErrGeneric)
 				within(t, r, 4*time.Second)
-				if !strings.Contains(r.reason(), "does not answer, and its qemu") {
-					t.Fatalf("%s: reason %q", tc.action, r.reason())
+				if !strings.Contains(r.Reason, "does not answer, and its qemu") {
+					t.Fatalf("%s: reason %q", tc.action, r.Reason)
 				}
 			}
 		})
@@ -373,8 +373,8 @@ func TestValidateFiles(t *testing.T) {
 			h := newHarness(t)
 			h.set("OCF_RESKEY_"+tc.param, tc.value)
 			r := h.expect("validate-all", tc.want)
-			if !strings.HasPrefix(r.reason(), tc.param+": ") || !strings.Contains(r.reason(), tc.says) {
-				t.Fatalf("reason %q, want %s: ...%s", r.reason(), tc.param, tc.says)
+			if !strings.HasPrefix(r.Reason, tc.param+": ") || !strings.Contains(r.Reason, tc.says) {
+				t.Fatalf("reason %q, want %s: ...%s", r.Reason, tc.param, tc.says)
 			}
 		})
 	}
@@ -396,8 +396,8 @@ func TestHugeValuesAreClipped(t *testing.T) {
 			h := newHarness(t)
 			h.set("OCF_RESKEY_"+param, "/"+huge)
 			r := h.do("validate-all")
-			if r.code == ocf.Success || len(r.stderr) > 8<<10 || !strings.HasPrefix(r.reason(), param+": ") {
-				t.Fatalf("exit %d, %d bytes of stderr, reason %.200q", r.code, len(r.stderr), r.reason())
+			if r.Code == ocf.Success || len(r.Stderr) > 8<<10 || !strings.HasPrefix(r.Reason, param+": ") {
+				t.Fatalf("exit %d, %d bytes of stderr, reason %.200q", r.Code, len(r.Stderr), r.Reason)
 			}
 		})
 	}

@@ -60,8 +60,8 @@ func TestStartLibvirtdDownFails(t *testing.T) {
 	h := newHarness(t)
 	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("connection refused")}
 	r := h.expect("start", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "cannot connect to libvirtd") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "cannot connect to libvirtd") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -107,8 +107,8 @@ func TestStartRefusesImageHeldElsewhere(t *testing.T) {
 	h.ceph.images["rbd/vm1-disk"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.4242", false)}}
 	r := h.expect("start", ocf.ErrGeneric)
 	within(t, r, 6*time.Second)
-	if !strings.HasPrefix(r.reason(), "RBD image rbd/vm1-disk held by client.4242 at 10.0.0.7:0/1234 (watcher, another host)") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.HasPrefix(r.Reason, "RBD image rbd/vm1-disk held by client.4242 at 10.0.0.7:0/1234 (watcher, another host)") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 	if h.hv.called("CreateTransient") != 0 {
 		t.Fatal("the domain was created anyway")
@@ -128,8 +128,8 @@ func TestStartWaitsForStaleHolder(t *testing.T) {
 	h.ceph.images["rbd/vm1-disk"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.4242", false)}}
 	h.ceph.clearAfter = 1
 	r := h.expect("start", ocf.Success)
-	if !strings.Contains(r.stderr, "waiting up to") {
-		t.Fatalf("stderr %s", r.stderr)
+	if !strings.Contains(r.Stderr, "waiting up to") {
+		t.Fatalf("stderr %s", r.Stderr)
 	}
 }
 
@@ -146,13 +146,13 @@ func TestStartRefusesMissingImageAndUnreachableCeph(t *testing.T) {
 	h := newHarness(t)
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/missing", testUUID)))
 	r := h.expect("start", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "rbd/missing (disk vda) does not exist") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "rbd/missing (disk vda) does not exist") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 	h.ceph.openErr = errors.New("connect: timed out")
 	r = h.expect("start", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "Ceph (client.kvmha) unreachable") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "Ceph (client.kvmha) unreachable") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 
@@ -163,8 +163,8 @@ func TestStartChecksVolumesOfRBDPools(t *testing.T) {
 	h.ceph.images["rbd/vm1-vol"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.7", "client.9", false)}}
 	h.set("OCF_RESKEY_CRM_meta_timeout", "4000")
 	r := h.expect("start", ocf.ErrGeneric)
-	if !strings.Contains(r.reason(), "rbd/vm1-vol held by client.9") || h.ceph.opened[0].User != "libvirt" {
-		t.Fatalf("reason %q, access %+v", r.reason(), h.ceph.opened)
+	if !strings.Contains(r.Reason, "rbd/vm1-vol held by client.9") || h.ceph.opened[0].User != "libvirt" {
+		t.Fatalf("reason %q, access %+v", r.Reason, h.ceph.opened)
 	}
 }
 
@@ -190,7 +190,7 @@ func TestStartStoresCephKeyInSecret(t *testing.T) {
 	if !strings.Contains(h.hv.secrets[testUUID].xml, `private="yes"`) || h.hv.secrets[other].xml != "" {
 		t.Fatalf("defined %q / redefined the operator's secret", h.hv.secrets[testUUID].xml)
 	}
-	if strings.Contains(r.stderr, encoded) || strings.Contains(r.stderr, string(key)) {
+	if strings.Contains(r.Stderr, encoded) || strings.Contains(r.Stderr, string(key)) {
 		t.Fatal("the key appears in the output")
 	}
 }
@@ -202,8 +202,8 @@ func TestStartRefusesWrongKeyring(t *testing.T) {
 	os.WriteFile(keyring, []byte("[client.other]\nkey = QUJD\n"), 0o600)
 	h.set("OCF_RESKEY_ceph_user", "kvmha", "OCF_RESKEY_ceph_keyring", keyring)
 	r := h.expect("start", ocf.ErrInstalled)
-	if !strings.Contains(r.reason(), "no key for client.kvmha") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "no key for client.kvmha") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 

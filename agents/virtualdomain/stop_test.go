@@ -59,8 +59,8 @@ func TestStopDestroysWhenDeadlineNears(t *testing.T) {
 	if h.hv.called("Destroy") != 1 || h.hv.domain("vm1") != nil {
 		t.Fatalf("calls %v", h.hv.callList())
 	}
-	if r.took < 1500*time.Millisecond {
-		t.Fatalf("destroyed after %v: the graceful phase was cut short", r.took)
+	if r.Took < 1500*time.Millisecond {
+		t.Fatalf("destroyed after %v: the graceful phase was cut short", r.Took)
 	}
 }
 
@@ -89,8 +89,8 @@ func TestStopShutdownRefusedDestroys(t *testing.T) {
 	h.hv.fail["Shutdown mode=2"] = &libvirt.Error{Op: "shutdown", Code: 86, Err: errors.New("guest agent not responding")}
 	h.set("OCF_RESKEY_shutdown_mode", "agent")
 	r := h.expect("stop", ocf.Success)
-	if h.hv.called("Destroy") != 1 || r.took > time.Second {
-		t.Fatalf("took %v, calls %v", r.took, h.hv.callList())
+	if h.hv.called("Destroy") != 1 || r.Took > time.Second {
+		t.Fatalf("took %v, calls %v", r.Took, h.hv.callList())
 	}
 }
 
@@ -122,8 +122,8 @@ func TestStopLibvirtdDown(t *testing.T) {
 		h := newHarness(t)
 		h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
 		r := h.expect("stop", ocf.Success)
-		if !strings.Contains(r.stderr, "no qemu process of domain vm1") {
-			t.Fatalf("stderr %s", r.stderr)
+		if !strings.Contains(r.Stderr, "no qemu process of domain vm1") {
+			t.Fatalf("stderr %s", r.Stderr)
 		}
 	})
 	t.Run("qemu dies on SIGTERM", func(t *testing.T) {
@@ -205,8 +205,8 @@ func TestStopUnreadableConfig(t *testing.T) {
 	h.hv.domain("vm1").stopsOnShutdown = true
 	h.set("OCF_RESKEY_config", filepath.Join(h.dir, "gone.xml"))
 	r := h.expect("stop", ocf.Success)
-	if h.hv.domain("vm1") != nil || !strings.Contains(r.stderr, "which this node started") {
-		t.Fatalf("domain left running; stderr %s", r.stderr)
+	if h.hv.domain("vm1") != nil || !strings.Contains(r.Stderr, "which this node started") {
+		t.Fatalf("domain left running; stderr %s", r.Stderr)
 	}
 	// Nothing started here: stop succeeds without asking libvirt.
 	h.expect("stop", ocf.Success)

@@ -74,8 +74,8 @@ func TestUtilizationFailureIsRetried(t *testing.T) {
 		"OCF_RESKEY_autoset_utilization_hv_memory", "false")
 	h.runFunc = func([]string) (string, int, error) { return "Error: could not connect to the CIB", 102, nil }
 	r := h.expect("monitor", ocf.Success)
-	if !strings.Contains(r.stderr, "cannot set utilization attribute cpu") {
-		t.Fatalf("stderr %s", r.stderr)
+	if !strings.Contains(r.Stderr, "cannot set utilization attribute cpu") {
+		t.Fatalf("stderr %s", r.Stderr)
 	}
 	h.expect("monitor", ocf.Success)
 	if len(h.commands()) != 4 {

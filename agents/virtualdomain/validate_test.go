@@ -35,8 +35,8 @@ func TestValidate(t *testing.T) {
 			h := newHarness(t)
 			h.set(tc.params...)
 			r := h.expect("validate-all", tc.want)
-			if !strings.Contains(r.reason(), tc.reason) {
-				t.Fatalf("reason %q, want %q", r.reason(), tc.reason)
+			if !strings.Contains(r.Reason, tc.reason) {
+				t.Fatalf("reason %q, want %q", r.Reason, tc.reason)
 			}
 		})
 	}
@@ -49,8 +49,8 @@ func TestValidateKeyringUserMismatch(t *testing.T) {
 	writeTestFile(t, keyring, "[client.libvirt]\nkey = QUJD\n")
 	h.set("OCF_RESKEY_ceph_user", "libvirt", "OCF_RESKEY_ceph_keyring", keyring)
 	r := h.expect("validate-all", ocf.ErrConfigured)
-	if !strings.Contains(r.reason(), "authenticates as client.kvmha") {
-		t.Fatalf("reason %q", r.reason())
+	if !strings.Contains(r.Reason, "authenticates as client.kvmha") {
+		t.Fatalf("reason %q", r.Reason)
 	}
 }
 

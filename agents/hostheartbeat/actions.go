@@ -81,7 +81,7 @@ func (a *agent) daemonPID(ctx context.Context, cfg *heartbeat.Config) (pid int, 
 	if pid == 0 {
 		return 0, false, nil
 	}
-	if !a.sys.IsDaemon(pid) {
+	if !a.procs.IsDaemon(pid) {
 		return 0, true, nil
 	}
 	return pid, false, nil
@@ -122,7 +122,7 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 		return fmt.Errorf("writing %s: %w", cfg.ConfigPath(), err)
 	}
 	argv := []string{req.String(pBinary), "heartbeat", "run", "--config", cfg.ConfigPath()}
-	pid, exited, err := a.sys.Spawn(argv, cfg.LogPath())
+	pid, exited, err := a.procs.Spawn(argv, cfg.LogPath())
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", argv[0], err)
 	}
@@ -134,7 +134,7 @@ func (a *agent) start(ctx context.Context, req *ocf.Request) error {
 	if err != nil {
 		// Never leave a daemon that start gave up on: it has not armed a
 		// watchdog yet (it arms once healthy), so TERM ends it cleanly.
-		a.sys.Signal(pid, syscall.SIGTERM)
+		a.procs.Signal(pid, syscall.SIGTERM)
 		return err
 	}
 	return nil
@@ -146,7 +146,7 @@ func (a *agent) waitHealthy(ctx context.Context, req *ocf.Request, cfg *heartbea
 	for {
 		if st, err := heartbeat.ReadState(cfg.StateDir); err == nil && st.PID == pid {
 			last = st
-			if st.Healthy && st.Fresh(a.sys.Now()) {
+			if st.Healthy && st.Fresh(a.now()) {
 				req.Log.Infof("heartbeat daemon healthy: %s", backendSummary(st))
 				return nil
 			}
@@ -210,7 +210,7 @@ func (a *agent) stopDaemons(ctx context.Context, req *ocf.Request, pids []int, l
 	if len(pids) == 0 {
 		return true, nil
 	}
-	partitioned, why := a.sys.Partitioned(ctx)
+	partitioned, why := a.partitioned(ctx)
 	req.Log.Infof("quorum check before stopping the heartbeat: %s", why)
 	if partitioned {
 		// Pacemaker stops everything in a partition without quorum, but the
@@ -233,14 +233,14 @@ func (a *agent) stopDaemons(ctx context.Context, req *ocf.Request, pids []int, l
 // terminate ends one daemon: TERM (its clean stop disarms the watchdog), KILL at the
 // deadline.
 func (a *agent) terminate(ctx context.Context, req *ocf.Request, pid int) error {
-	if err := a.sys.Signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := a.procs.Signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return err
 	}
-	for a.sys.IsDaemon(pid) {
+	for a.procs.IsDaemon(pid) {
 		select {
 		case <-ctx.Done():
 			req.Log.Errorf("the heartbeat daemon (pid %d) did not stop in time: killing it; its watchdog stays armed and will reset this host", pid)
-			a.sys.Signal(pid, syscall.SIGKILL)
+			a.procs.Signal(pid, syscall.SIGKILL)
 			return a.waitGone(pid)
 		case <-time.After(poll):
 		}
@@ -249,10 +249,10 @@ func (a *agent) terminate(ctx context.Context, req *ocf.Request, pid int) error 
 }
 
 func (a *agent) waitGone(pid int) error {
-	for i := 0; i < 40 && a.sys.IsDaemon(pid); i++ {
+	for i := 0; i < 40 && a.procs.IsDaemon(pid); i++ {
 		time.Sleep(poll)
 	}
-	if a.sys.IsDaemon(pid) {
+	if a.procs.IsDaemon(pid) {
 		return fmt.Errorf("the heartbeat daemon (pid %d) survives SIGKILL", pid)
 	}
 	return nil
@@ -273,7 +273,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		return ocf.Exit(ocf.NotRunning)
 	}
 	st, err := heartbeat.ReadState(cfg.StateDir)
-	now := a.sys.Now()
+	now := a.now()
 	switch {
 	case err != nil:
 		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon (pid %d) has no readable state: %v", pid, err)

@@ -30,13 +30,14 @@ stop in a partition without quorum (and not because this node shuts down) leaves
 
 monitor: OCF_NOT_RUNNING without a daemon; OCF_ERR_GENERIC when the daemon died, is stuck (its state file is older than three intervals), lost the quorum of its backends, or is fencing the host; success otherwise (failing backends are logged).`
 
-type agent struct{ sys system }
+type agent struct{ deps }
 
-// New returns the agent on the real system.
-func New() *ocf.Agent { return newAgent(realSystem{}) }
+// New returns the agent on this host.
+func New() *ocf.Agent { return newAgent(productionDeps()) }
 
-func newAgent(sys system) *ocf.Agent {
-	a := &agent{sys: sys}
+// newAgent returns the agent on d.
+func newAgent(d deps) *ocf.Agent {
+	a := &agent{deps: d}
 	return &ocf.Agent{
 		Name:      "HostHeartbeat",
 		Version:   Version,

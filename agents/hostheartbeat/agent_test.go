@@ -151,6 +151,11 @@ func (s *fakeSystem) Now() time.Duration { return heartbeat.BootTime() }
 
 func (s *fakeSystem) Partitioned(context.Context) (bool, string) { return s.partitioned, "fake" }
 
+// deps is the agent's outside world on this fake.
+func (s *fakeSystem) deps() deps {
+	return deps{procs: s, bootID: s.BootID, now: s.Now, partitioned: s.Partitioned}
+}
+
 // crash ends a daemon without its clean stop.
 func (s *fakeSystem) crash(pid int) {
 	s.mu.Lock()
@@ -184,7 +189,7 @@ func newEnv(t *testing.T) *env {
 // code and stderr.
 func (e *env) run(action string, extra ...string) (int, string) {
 	e.t.Helper()
-	r := ocftest.Run(newAgent(e.sys), action, e.vars.With(extra...))
+	r := ocftest.Run(newAgent(e.sys.deps()), action, e.vars.With(extra...))
 	return int(r.Code), r.Stderr
 }
 
@@ -371,14 +376,41 @@ func TestStopWithoutQuorumKeepsTheDaemon(t *testing.T) {
 	if code, _ := e.run("stop"); code != 0 || e.sys.IsDaemon(pid) {
 		t.Fatal("stop with quorum")
 	}
-	for out, want := range map[string]bool{`name="shutdown" host="n" value="1763000000"`: true,
-		`name="shutdown" host="n" value="0"`: false, "": false, `value="`: false} {
-		if shuttingDown(out) != want {
-			t.Errorf("%q", out)
+	if p, _ := partitioned(context.Background()); p {
+		t.Error("this test host is no partitioned cluster node")
+	}
+}
+
+// TestPartitioned reads crm_node's and attrd_updater's answers (Pacemaker 2.1.5's).
+func TestPartitioned(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	tool := func(name, script string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if p, _ := (realSystem{}).Partitioned(context.Background()); p {
-		t.Error("this test host is no partitioned cluster node")
+	noShutdown := `echo '<pacemaker-result api-version="2.25" request="attrd_updater"><status code="78" message="Invalid configuration"><errors><error>attrd_updater: Could not query value of shutdown: attribute does not exist</error></errors></status></pacemaker-result>'; exit 78`
+	shutdown := func(v string) string {
+		return `echo '<pacemaker-result api-version="2.25" request="attrd_updater"><attribute name="shutdown" value="` + v + `" host="node1"/><status code="0" message="OK"/></pacemaker-result>'`
+	}
+	for _, c := range []struct {
+		quorum, attrd string
+		want          bool
+	}{
+		{"echo 1", noShutdown, false},
+		{"echo 0", noShutdown, true},
+		{"echo 0; exit 1", noShutdown, true}, // the exit status varies between versions
+		{"echo 0", shutdown("1763000000"), false},
+		{"echo 0", shutdown("0"), true},
+		{"echo 0", "exit 1", true},
+		{"echo 'not connected' >&2; exit 102", noShutdown, false},
+	} {
+		tool("crm_node", c.quorum)
+		tool("attrd_updater", c.attrd)
+		if got, why := partitioned(context.Background()); got != c.want {
+			t.Errorf("crm_node %q, attrd_updater %q: %v (%s)", c.quorum, c.attrd, got, why)
+		}
 	}
 }
 
@@ -399,7 +431,7 @@ func TestHelpers(t *testing.T) {
 	if got := lastLines(filepath.Join(dir, "none"), 2); got != filepath.Join(dir, "none") {
 		t.Fatal(got)
 	}
-	if (realSystem{}).IsDaemon(os.Getpid()) || (realSystem{}).IsDaemon(1<<30) {
+	if (hostProcesses{}).IsDaemon(os.Getpid()) || (hostProcesses{}).IsDaemon(1<<30) {
 		t.Fatal("IsDaemon")
 	}
 }
@@ -408,7 +440,7 @@ func TestRealSpawn(t *testing.T) {
 	dir := t.TempDir()
 	logPath := filepath.Join(dir, "log")
 	os.WriteFile(logPath, bytes.Repeat([]byte("x"), maxLog+1), 0o640)
-	pid, exited, err := realSystem{}.Spawn([]string{"/bin/sh", "-c", "echo $PATH; exit 3"}, logPath)
+	pid, exited, err := hostProcesses{}.Spawn([]string{"/bin/sh", "-c", "echo $PATH; exit 3"}, logPath)
 	if err != nil || pid <= 0 {
 		t.Fatal(pid, err)
 	}
@@ -422,13 +454,13 @@ func TestRealSpawn(t *testing.T) {
 	if _, err := os.Stat(logPath + ".1"); err != nil {
 		t.Fatal("the big log was not rotated")
 	}
-	if _, _, err := (realSystem{}).Spawn([]string{"/nonexistent"}, logPath); err == nil {
+	if _, _, err := (hostProcesses{}).Spawn([]string{"/nonexistent"}, logPath); err == nil {
 		t.Fatal("spawned nothing")
 	}
-	if (realSystem{}).Signal(pid, 0) == nil {
+	if (hostProcesses{}).Signal(pid, 0) == nil {
 		t.Fatal("signalled a reaped process")
 	}
-	if (realSystem{}).Now() <= 0 {
+	if productionDeps().now() <= 0 {
 		t.Fatal("boot time")
 	}
 }

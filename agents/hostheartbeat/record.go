@@ -29,11 +29,11 @@ func (r *daemonRecord) logPath() string { return (&heartbeat.Config{StateDir: r.
 
 // record saves what stop needs about the daemon pid of cfg.
 func (a *agent) record(req *ocf.Request, cfg *heartbeat.Config, pid int) error {
-	st, err := a.sys.StartTime(pid)
+	st, err := a.procs.StartTime(pid)
 	if err != nil {
 		return fmt.Errorf("the heartbeat daemon (pid %d) vanished: %w", pid, err)
 	}
-	rec := daemonRecord{PID: pid, StartTime: st, Boot: a.sys.BootID(), StateDir: cfg.StateDir, Config: cfg.ConfigPath()}
+	rec := daemonRecord{PID: pid, StartTime: st, Boot: a.bootID(), StateDir: cfg.StateDir, Config: cfg.ConfigPath()}
 	if err := req.SaveRecord(&rec); err != nil {
 		return fmt.Errorf("cannot record the heartbeat daemon (pid %d) in %s: %w", pid, req.RecordPath(), err)
 	}
@@ -54,10 +54,10 @@ func loadRecord(req *ocf.Request) (*daemonRecord, error) {
 // heartbeat daemon, started when the recorded one was. A pid reused by anything else,
 // even another heartbeat daemon, is not ours.
 func (a *agent) ours(rec *daemonRecord) bool {
-	if rec.PID <= 1 || (rec.Boot != "" && rec.Boot != a.sys.BootID()) || !a.sys.IsDaemon(rec.PID) {
+	if rec.PID <= 1 || (rec.Boot != "" && rec.Boot != a.bootID()) || !a.procs.IsDaemon(rec.PID) {
 		return false
 	}
-	st, err := a.sys.StartTime(rec.PID)
+	st, err := a.procs.StartTime(rec.PID)
 	return err == nil && st == rec.StartTime
 }
 

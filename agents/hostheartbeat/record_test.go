@@ -219,17 +219,17 @@ func TestConfigurationErrorsNameTheParameter(t *testing.T) {
 }
 
 func TestRealStartTime(t *testing.T) {
-	st, err := (realSystem{}).StartTime(os.Getpid())
+	st, err := (hostProcesses{}).StartTime(os.Getpid())
 	if err != nil || st == 0 {
 		t.Fatal(st, err)
 	}
-	if st2, _ := (realSystem{}).StartTime(os.Getpid()); st2 != st {
+	if st2, _ := (hostProcesses{}).StartTime(os.Getpid()); st2 != st {
 		t.Fatal("the start time changed")
 	}
-	if _, err := (realSystem{}).StartTime(1 << 30); err == nil {
+	if _, err := (hostProcesses{}).StartTime(1 << 30); err == nil {
 		t.Fatal("a start time for no process")
 	}
-	if (realSystem{}).BootID() == "" {
+	if productionDeps().bootID() == "" {
 		t.Fatal("no boot id")
 	}
 }

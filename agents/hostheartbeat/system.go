@@ -15,10 +15,24 @@ import (
 
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
-// system is what the agent does to processes, faked in tests.
-type system interface {
+// deps is what the agent takes from outside its process; tests fill it with fakes.
+type deps struct {
+	// procs starts, finds and signals the daemon's processes.
+	procs processes
+	// bootID is the kernel's boot id ("" when unknown).
+	bootID func() string
+	// now is the time since boot (heartbeat.BootTime), the clock of the daemon's state.
+	now func() time.Duration
+	// partitioned reports whether this node lost quorum without shutting down (Pacemaker
+	// then stops its resources, the heartbeat too), and why.
+	partitioned func(ctx context.Context) (bool, string)
+}
+
+// processes is what the agent does to processes.
+type processes interface {
 	// Spawn starts argv detached (own session, stdin /dev/null, output
 	// appended to logPath); exited receives its end, if it ends while this
 	// process runs.
@@ -29,21 +43,21 @@ type system interface {
 	// With the boot id it tells the daemon start launched from a later process that was
 	// given the same pid.
 	StartTime(pid int) (uint64, error)
-	// BootID is the kernel's boot id ("" when unknown).
-	BootID() string
 	Signal(pid int, sig syscall.Signal) error
-	Now() time.Duration // BootTime
-	// Partitioned reports whether this node lost quorum without shutting
-	// down (Pacemaker then stops its resources, the heartbeat too), and why.
-	Partitioned(ctx context.Context) (bool, string)
 }
 
-type realSystem struct{}
+// productionDeps is this host.
+func productionDeps() deps {
+	return deps{procs: hostProcesses{}, bootID: bootID, now: heartbeat.BootTime, partitioned: partitioned}
+}
+
+// hostProcesses are this host's.
+type hostProcesses struct{}
 
 // maxLog is the size beyond which start rotates the daemon's log once.
 const maxLog = 4 << 20
 
-func (realSystem) Spawn(argv []string, logPath string) (int, <-chan error, error) {
+func (hostProcesses) Spawn(argv []string, logPath string) (int, <-chan error, error) {
 	if fi, err := os.Stat(logPath); err == nil && fi.Size() > maxLog {
 		os.Rename(logPath, logPath+".1")
 	}
@@ -58,7 +72,7 @@ func (realSystem) Spawn(argv []string, logPath string) (int, <-chan error, error
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// A clean environment: nothing of Pacemaker's reaches the daemon.
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C"}
+	cmd.Env = hostcmd.Env()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -70,7 +84,7 @@ func (realSystem) Spawn(argv []string, logPath string) (int, <-chan error, error
 	return cmd.Process.Pid, exited, nil
 }
 
-func (realSystem) IsDaemon(pid int) bool {
+func (hostProcesses) IsDaemon(pid int) bool {
 	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
 		return false
@@ -103,7 +117,7 @@ func statFields(pid int) ([]string, error) {
 	return fields, nil
 }
 
-func (realSystem) StartTime(pid int) (uint64, error) {
+func (hostProcesses) StartTime(pid int) (uint64, error) {
 	fields, err := statFields(pid)
 	if err != nil {
 		return 0, err
@@ -111,7 +125,8 @@ func (realSystem) StartTime(pid int) (uint64, error) {
 	return strconv.ParseUint(fields[19], 10, 64)
 }
 
-func (realSystem) BootID() string {
+// bootID reads the kernel's boot id.
+func bootID() string {
 	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return ""
@@ -119,39 +134,31 @@ func (realSystem) BootID() string {
 	return strings.TrimSpace(string(b))
 }
 
-func (realSystem) Signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
+func (hostProcesses) Signal(pid int, sig syscall.Signal) error { return syscall.Kill(pid, sig) }
 
-func (realSystem) Now() time.Duration { return heartbeat.BootTime() }
-
-// Partitioned asks Pacemaker's tools (stop may fork; monitor never does):
-// crm_node -q prints 0 when the partition has no quorum (its exit status
-// varies between versions, so only the output counts), and the transient
-// "shutdown" attribute is set when this node itself is being shut down.
-// Any doubt (no cluster, a tool missing or failing) answers false.
-func (realSystem) Partitioned(ctx context.Context) (bool, string) {
+// partitioned asks Pacemaker's tools (stop may fork; monitor never does): crm_node -q
+// tells whether the partition has quorum, and the transient "shutdown" attribute is set
+// when this node itself is being shut down. Any doubt (no cluster, a tool missing or
+// failing) answers false.
+func partitioned(ctx context.Context) (bool, string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "crm_node", "-q").Output()
-	q := strings.TrimSpace(string(out))
-	if q != "0" {
-		return false, fmt.Sprintf("crm_node -q: %q (%v)", q, err)
+	quorate, err := hostcmd.HasQuorum(ctx)
+	switch {
+	case err != nil:
+		return false, fmt.Sprintf("quorum unknown (%v)", err)
+	case quorate:
+		return false, "quorate"
 	}
-	out, _ = exec.CommandContext(ctx, "attrd_updater", "-Q", "-n", "shutdown").Output()
-	if shuttingDown(string(out)) {
+	if v, err := hostcmd.NodeAttribute(ctx, "shutdown", ""); err == nil && shuttingDown(v) {
 		return false, "no quorum, but this node is shutting down"
 	}
 	return true, "no quorum"
 }
 
-// shuttingDown reads attrd_updater -Q output: name="shutdown" host="n" value="1700000000".
-func shuttingDown(out string) bool {
-	_, v, ok := strings.Cut(out, `value="`)
-	if !ok {
-		return false
-	}
-	v, _, _ = strings.Cut(v, `"`)
-	return v != "" && v != "0"
-}
+// shuttingDown reads the "shutdown" attribute: the time the shutdown was asked for, 0
+// when none was.
+func shuttingDown(value string) bool { return value != "" && value != "0" }
 
 // pidFileTimeout bounds reading the pid file: the state directory is a parameter, and may
 // be on a mount that hangs.

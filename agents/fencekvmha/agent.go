@@ -43,12 +43,23 @@ Staleness is timed on this host's monotonic clock. When this host runs HostHeart
 Use the same backends as HostHeartbeat. For rados:// backends the cephx user needs read and write access to the pool (osd 'allow rw pool=POOL'); the key is read from the keyring file by librados, never from a command line.`
 
 // New returns the fence_kvmha agent.
-func New() *fence.Agent { return newAgent(nil) }
+func New() *fence.Agent { return newAgent(productionDeps()) }
 
-// newAgent returns the agent; open, when not nil, replaces the backends'
-// opener (tests use in-memory ones).
-func newAgent(open heartbeat.Opener) *fence.Agent {
-	f := &fencer{open: open}
+// deps is what fence_kvmha takes from outside its process; tests fill it with fakes.
+type deps struct {
+	// opener opens the backends with the Ceph settings of the options (rados:// ones
+	// with librados; tests use in-memory ones).
+	opener func(ceph.Config) heartbeat.Opener
+}
+
+// productionDeps opens the backends on this host.
+func productionDeps() deps {
+	return deps{opener: func(cfg ceph.Config) heartbeat.Opener { return radosbackend.Opener(cfg, 5*time.Second) }}
+}
+
+// newAgent returns the agent on d.
+func newAgent(d deps) *fence.Agent {
+	f := &fencer{deps: d}
 	return &fence.Agent{
 		Name:            "fence_kvmha",
 		ShortDesc:       "Fence agent for KVM hosts through the kvmha storage heartbeat (poison pill and watchdog)",
@@ -86,8 +97,8 @@ var version = "0.1"
 // fencer keeps the backends and observations of one run: a status poll
 // after off goes on from what off saw.
 type fencer struct {
-	open heartbeat.Opener
-	f    *heartbeat.Fencer
+	deps
+	f *heartbeat.Fencer
 }
 
 // validate checks the options before every action. The Ceph files are
@@ -137,14 +148,11 @@ func (f *fencer) session(ctx context.Context, r *fence.Request) (*heartbeat.Fenc
 	if err != nil {
 		return nil, err
 	}
-	open := f.open
-	if open == nil {
-		open = radosbackend.Opener(ceph.Config{
-			ConfPath: r.Values.Get(optConf),
-			User:     strings.TrimPrefix(r.Values.Get(optUser), "client."),
-			Keyring:  r.Values.Get(optKeyring),
-		}, 5*time.Second)
-	}
+	open := f.opener(ceph.Config{
+		ConfPath: r.Values.Get(optConf),
+		User:     strings.TrimPrefix(r.Values.Get(optUser), "client."),
+		Keyring:  r.Values.Get(optKeyring),
+	})
 	bs, err := heartbeat.OpenAll(ctx, specs, open)
 	if err != nil {
 		return nil, err

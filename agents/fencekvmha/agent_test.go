@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
@@ -36,6 +37,11 @@ func (l *lab) open(_ context.Context, s heartbeat.Spec) (heartbeat.Backend, erro
 	return v, nil
 }
 
+// deps opens the lab's backends whatever the Ceph settings.
+func (l *lab) deps() deps {
+	return deps{opener: func(ceph.Config) heartbeat.Opener { return l.open }}
+}
+
 func (l *lab) put(t *testing.T, r *heartbeat.Record) {
 	t.Helper()
 	data, err := heartbeat.EncodeRecord(r)
@@ -56,7 +62,7 @@ func (l *lab) run(t *testing.T, stdin string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	in := stdin + "\nbackends=" + backends + "\nmargin=0.2\nstate_dir=" + t.TempDir() + "\n"
-	code := newAgent(l.open).Main(nil, strings.NewReader(in), &out, &errb)
+	code := newAgent(l.deps()).Main(nil, strings.NewReader(in), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
@@ -126,10 +132,10 @@ func TestFailures(t *testing.T) {
 		t.Fatal("bad plug")
 	}
 	var out, errb bytes.Buffer
-	if code := newAgent(l.open).Main(nil, strings.NewReader("action=monitor\nbackends=nfs://x"), &out, &errb); code != 1 {
+	if code := newAgent(l.deps()).Main(nil, strings.NewReader("action=monitor\nbackends=nfs://x"), &out, &errb); code != 1 {
 		t.Fatal("bad backends")
 	}
-	if code := newAgent(l.open).Main(nil, strings.NewReader("action=monitor\nbackends=file:///c"), &out, &errb); code != 1 {
+	if code := newAgent(l.deps()).Main(nil, strings.NewReader("action=monitor\nbackends=file:///c"), &out, &errb); code != 1 {
 		t.Fatal("an unopenable backend")
 	}
 	if code, _, _ := l.run(t, "action=monitor\nceph_keyring=/nonexistent/keyring"); code != 1 {

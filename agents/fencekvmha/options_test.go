@@ -36,7 +36,7 @@ func TestOptionsFailClearlyAndAtOnce(t *testing.T) {
 			var out, errb bytes.Buffer
 			in := "action=" + action + "\nplug=node1\nbackends=file:///a\n" + tc.opts + "\n"
 			start := time.Now()
-			code := newAgent(newLab().open).Main(nil, strings.NewReader(in), &out, &errb)
+			code := newAgent(newLab().deps()).Main(nil, strings.NewReader(in), &out, &errb)
 			if code != 1 || !strings.Contains(errb.String(), tc.want) || len(errb.String()) > 600 {
 				t.Errorf("%.60q %s: exit %d, want 1 saying %q:\n%.1000s", tc.opts, action, code, tc.want, errb.String())
 			}
@@ -58,7 +58,7 @@ func TestCephFilesOnlyWhenUsed(t *testing.T) {
 		t.Fatalf("file:// backends without Ceph: %d %s", code, errs)
 	}
 	var out, errb bytes.Buffer
-	code := newAgent(l.open).Main(nil, strings.NewReader("action=validate-all\nbackends=rados://rbd/hb\n"), &out, &errb)
+	code := newAgent(l.deps()).Main(nil, strings.NewReader("action=validate-all\nbackends=rados://rbd/hb\n"), &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "ceph_conf: /etc/ceph/ceph.conf: no such file or directory") {
 		t.Fatalf("rados:// without a configuration file: %d %s", code, errb.String())
 	}

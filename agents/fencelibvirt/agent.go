@@ -27,10 +27,10 @@ Where libvirtd is: "uri" when given (qemu:///system, qemu+unix:///system?socket=
 "plug" is the domain's name or UUID; in Pacemaker map node names to domains with pcmk_host_map="node1:guest1;node2:guest2". With missing_as_off, a domain that does not exist counts as off (as fence_virsh's --missing-as-off).`
 
 // New returns the fence_libvirt agent.
-func New() *fence.Agent {
-	f := &fencer{dial: dialLibvirt}
-	return f.agent()
-}
+func New() *fence.Agent { return newAgent(productionDeps()) }
+
+// newAgent returns the agent on d.
+func newAgent(d deps) *fence.Agent { return (&fencer{deps: d}).agent() }
 
 // version is the agent's version string.
 var version = "0.1"

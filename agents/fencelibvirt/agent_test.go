@@ -16,12 +16,12 @@ import (
 func run(t *testing.T, h *fakeHypervisor, args ...string) (int, string, string, string) {
 	t.Helper()
 	var dialled string
-	f := &fencer{dial: func(_ context.Context, uri string) (hypervisor, error) {
+	a := newAgent(deps{dial: func(_ context.Context, uri string) (hypervisor, error) {
 		dialled = uri
 		return h, nil
-	}}
+	}})
 	var out, errb bytes.Buffer
-	code := f.agent().Main(args, nil, &out, &errb)
+	code := a.Main(args, nil, &out, &errb)
 	return code, out.String(), errb.String(), dialled
 }
 
@@ -126,10 +126,10 @@ func TestURIFromFenceVirshOptions(t *testing.T) {
 func TestFenceVirshStdinKeys(t *testing.T) {
 	h := newFakeHypervisor()
 	var dialled string
-	f := &fencer{dial: func(_ context.Context, uri string) (hypervisor, error) { dialled = uri; return h, nil }}
+	a := newAgent(deps{dial: func(_ context.Context, uri string) (hypervisor, error) { dialled = uri; return h, nil }})
 	var out, errb bytes.Buffer
 	stdin := "action=off\nport=guest1\nnodename=node1\nipaddr=kvm1\nlogin=root\nipport=16514\n"
-	if code := f.agent().Main(nil, strings.NewReader(stdin), &out, &errb); code != 0 || dialled != "qemu+tls://kvm1:16514/system" {
+	if code := a.Main(nil, strings.NewReader(stdin), &out, &errb); code != 0 || dialled != "qemu+tls://kvm1:16514/system" {
 		t.Fatalf("exit %d, dialled %q: %s", code, dialled, errb.String())
 	}
 }

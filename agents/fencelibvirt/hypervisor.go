@@ -21,10 +21,18 @@ func dialLibvirt(ctx context.Context, uri string) (hypervisor, error) {
 	return libvirt.Dial(ctx, uri)
 }
 
+// deps is what fence_libvirt takes from outside its process; tests fill it with fakes.
+type deps struct {
+	dial func(ctx context.Context, uri string) (hypervisor, error)
+}
+
+// productionDeps dials libvirtd.
+func productionDeps() deps { return deps{dial: dialLibvirt} }
+
 // fencer holds one run's connection: the runtime calls status before and
 // after on and off, and all share it.
 type fencer struct {
-	dial func(ctx context.Context, uri string) (hypervisor, error)
+	deps
 
 	mu   sync.Mutex
 	conn hypervisor

@@ -44,10 +44,10 @@ With "heartbeat" (the backends of ocf:kvmha:HostHeartbeat, written as in its "ba
 The cephx user needs mon 'allow r, allow command "osd blocklist", allow command "config-key get" with key prefix kvmha/fence_rbd/, allow command "config-key set" with key prefix kvmha/fence_rbd/, allow command "config-key rm" with key prefix kvmha/fence_rbd/' and, for the holder check, osd 'profile rbd-read-only pool=POOL' for each pool. For rados:// heartbeat backends it reads the records through the same session and needs osd 'allow r pool=POOL namespace=NAMESPACE' for each (the rbd-read-only profile of that pool covers every namespace of it). The key is read from the keyring file by librados; it is never passed on a command line.`
 
 // New returns the fence_rbd agent.
-func New() *fence.Agent {
-	f := &fencer{dial: dialCeph, parent: os.Getppid(), ppid: os.Getppid}
-	return f.agent()
-}
+func New() *fence.Agent { return newAgent(productionDeps()) }
+
+// newAgent returns the agent on d.
+func newAgent(d deps) *fence.Agent { return (&fencer{deps: d}).agent() }
 
 func (f *fencer) agent() *fence.Agent {
 	return &fence.Agent{

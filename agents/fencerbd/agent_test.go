@@ -39,12 +39,12 @@ func run(t *testing.T, c *fakeCluster, stdin string) (code int, stdout, stderr s
 // runHosts is run without the default hosts option.
 func runHosts(t *testing.T, c *fakeCluster, stdin string) (code int, stdout, stderr string) {
 	t.Helper()
-	f := &fencer{hostname: "fencer1", dial: func(context.Context, ceph.Config) (cluster, error) {
+	f := &fencer{deps: deps{hostname: "fencer1", dial: func(context.Context, ceph.Config) (cluster, error) {
 		c.mu.Lock()
 		c.dials++
 		c.mu.Unlock()
 		return c, nil
-	}, localAddrs: func() ([]netip.Addr, error) { return testSelf, nil }}
+	}, localAddrs: func() ([]netip.Addr, error) { return testSelf, nil }}}
 	var out, errb bytes.Buffer
 	code = f.agent().Main(nil, strings.NewReader("ceph_conf="+testConf(t)+"\n"+stdin+"\n"), &out, &errb)
 	return code, out.String(), errb.String()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -35,12 +36,11 @@ func dialCeph(ctx context.Context, cfg ceph.Config) (cluster, error) {
 	return ceph.Connect(ctx, cfg)
 }
 
-// fencer holds one run's state: status, off and on of the same run share
-// the session and the target (the runtime calls status before and after
-// the command).
-type fencer struct {
+// deps is what fence_rbd takes from outside its process; tests fill it with fakes. A field
+// left unset means what its comment says.
+type deps struct {
 	dial func(context.Context, ceph.Config) (cluster, error)
-	// hostname names the node that runs fence_rbd in records; tests set it.
+	// hostname names the node that runs fence_rbd in records (os.Hostname when "").
 	hostname string
 	// openLocal opens file:// and block:// heartbeat backends
 	// (heartbeat.OpenLocal when nil; tests use in-memory ones).
@@ -53,6 +53,16 @@ type fencer struct {
 	// ppid tells the current one; both unset in tests that do not care.
 	parent int
 	ppid   func() int
+}
+
+// productionDeps is this host, run by pacemaker-fenced.
+func productionDeps() deps { return deps{dial: dialCeph, parent: os.Getppid(), ppid: os.Getppid} }
+
+// fencer holds one run's state: status, off and on of the same run share
+// the session and the target (the runtime calls status before and after
+// the command).
+type fencer struct {
+	deps
 
 	mu      sync.Mutex
 	dialing *dialing

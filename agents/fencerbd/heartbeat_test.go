@@ -53,7 +53,7 @@ func (l *hbLab) store(uri string) *heartbeat.MemoryStore {
 // adds no hosts option.
 func (l *hbLab) run(t *testing.T, stdin string) (code int, stdout, stderr string) {
 	t.Helper()
-	f := &fencer{hostname: "fencer1", recordWait: 300 * time.Millisecond,
+	f := &fencer{deps: deps{hostname: "fencer1", recordWait: 300 * time.Millisecond,
 		dial: func(context.Context, ceph.Config) (cluster, error) {
 			l.c.mu.Lock()
 			l.c.dials++
@@ -62,7 +62,7 @@ func (l *hbLab) run(t *testing.T, stdin string) (code int, stdout, stderr string
 		},
 		openLocal:  func(_ context.Context, s heartbeat.Spec) (heartbeat.Backend, error) { return l.view(s.String()), nil },
 		localAddrs: func() ([]netip.Addr, error) { return l.self, nil },
-	}
+	}}
 	var out, errb bytes.Buffer
 	code = f.agent().Main(nil, strings.NewReader("ceph_conf="+testConf(t)+"\n"+stdin+"\n"), &out, &errb)
 	return code, out.String(), errb.String()
@@ -303,8 +303,8 @@ func TestOrphanedOnKeepsTheFence(t *testing.T) {
 		t.Fatalf("off: %s", errs)
 	}
 	// The fencer that ran "on" exited meanwhile: fence_rbd was reparented.
-	f := &fencer{hostname: "node2", parent: 4242, ppid: func() int { return 1 },
-		dial: func(context.Context, ceph.Config) (cluster, error) { return c, nil }}
+	f := &fencer{deps: deps{hostname: "node2", parent: 4242, ppid: func() int { return 1 },
+		dial: func(context.Context, ceph.Config) (cluster, error) { return c, nil }}}
 	var out, errb bytes.Buffer
 	code := f.agent().Main(nil, strings.NewReader("action=on\nplug=node2\nhosts="+testHosts+"\nceph_conf="+testConf(t)+"\n"), &out, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "the fencer that asked to unfence node2 (pid 4242) is gone") {

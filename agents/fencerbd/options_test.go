@@ -82,12 +82,12 @@ func TestKeyIsNeverEchoed(t *testing.T) {
 // TestUnansweredConnectionSaysSo: when the action's time ends while the
 // session is still being made, the error says what was being waited for.
 func TestUnansweredConnectionSaysSo(t *testing.T) {
-	f := &fencer{hostname: "fencer1", localAddrs: func() ([]netip.Addr, error) { return testSelf, nil },
+	f := &fencer{deps: deps{hostname: "fencer1", localAddrs: func() ([]netip.Addr, error) { return testSelf, nil },
 		dial: func(ctx context.Context, _ ceph.Config) (cluster, error) {
 			<-ctx.Done()
 			time.Sleep(time.Second) // librados ends a little after its timeout
 			return nil, ctx.Err()
-		}}
+		}}}
 	var out, errb bytes.Buffer
 	start := time.Now()
 	code := f.agent().Main(nil, strings.NewReader("ceph_conf="+testConf(t)+"\nhosts="+testHosts+"\naction=status\nplug=node1\npower_timeout=1\n"), &out, &errb)

@@ -5,20 +5,18 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 // TestOptionsFailClearlyAndAtOnce: each bad option fails every action with
 // exit 1 and one line naming it; files librados would read are read first,
 // bounded, so a FIFO, a device or a directory fails at once.
 func TestOptionsFailClearlyAndAtOnce(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
 	for _, tc := range []struct{ opts, want string }{
 		{"ceph_conf=" + fifo, "ceph_conf: " + fifo + ": not a regular file (a FIFO)"},
 		{"ceph_conf=/dev/zero", "ceph_conf: /dev/zero: not a regular file (a character device)"},

@@ -1,31 +1,23 @@
 package fencelibvirt
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 // TestOptionsFailClearlyAndAtOnce: every bad option fails with exit 1 and
 // one short line naming it, without dialling, and files are never read
 // without bound: a FIFO, a device or a directory fails at once.
 func TestOptionsFailClearlyAndAtOnce(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	fifoKey := filepath.Join(t.TempDir(), "clientkey.pem")
-	if err := syscall.Mkfifo(fifoKey, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
+	fifoKey := filestest.FIFO(t, filepath.Join(t.TempDir(), "clientkey.pem"))
 	incomplete := t.TempDir() // a PKI folder without its certificates
-	if err := os.WriteFile(filepath.Join(incomplete, "clientkey.pem"), []byte("-----BEGIN PRIVATE KEY-----\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	filestest.WriteFile(t, filepath.Join(incomplete, "clientkey.pem"), "-----BEGIN PRIVATE KEY-----\n")
 	long := strings.Repeat("x", 100<<10)
 	for _, c := range []struct {
 		args []string

@@ -4,29 +4,22 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 // TestOptionFilesAreReadBounded: ceph_conf and ceph_keyring naming a FIFO,
 // a device or a directory fail at once, naming the option, before librados
 // could block on them or read them without end.
 func TestOptionFilesAreReadBounded(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	empty := filepath.Join(dir, "empty")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
+	empty := filestest.WriteFile(t, filepath.Join(dir, "empty"), "")
 	for _, tc := range []struct{ opt, path, why string }{
 		{"ceph_conf", fifo, "a FIFO"},
 		{"ceph_conf", "/dev/zero", "a character device"},

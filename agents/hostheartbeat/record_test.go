@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/kvmha/kvmha/internal/files/filestest"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
@@ -127,11 +127,8 @@ func TestStopRecordedSparesAReusedPID(t *testing.T) {
 // says not running, even for a state_dir that is a file, a FIFO or a device.
 func TestInvalidParametersWithoutARecord(t *testing.T) {
 	dir := t.TempDir()
-	file, fifo := filepath.Join(dir, "file"), filepath.Join(dir, "fifo")
+	file, fifo := filepath.Join(dir, "file"), filestest.FIFO(t, filepath.Join(dir, "fifo"))
 	os.WriteFile(file, nil, 0o644)
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for _, bad := range []string{"OCF_RESKEY_interval=0", "OCF_RESKEY_backends=bogus://x", "OCF_RESKEY_state_dir=relative",
 		"OCF_RESKEY_state_dir=" + file, "OCF_RESKEY_state_dir=" + fifo, "OCF_RESKEY_state_dir=/dev/zero",
 		"OCF_RESKEY_state_dir=" + file + "/below"} {
@@ -185,9 +182,8 @@ func TestDurationOverflow(t *testing.T) {
 
 // Every configuration error names its parameter, first.
 func TestConfigurationErrorsNameTheParameter(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	syscall.Mkfifo(fifo, 0o600)
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
 	for param, value := range map[string]string{
 		pBackends: "-1", pWatchdogDevice: "a b/c", pAttribute: "a b/c", pStateDir: "a\nb", pSelfFence: "halt",
 		pInterval: "0", pTimeout: "1", pCephConf: dir, pCephKeyring: fifo,

@@ -2,21 +2,18 @@ package kvmhacmd
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 // Files given by flags are read bounded: a FIFO, a device or a directory is refused at
 // once (exit 2, bad input), never read until memory or time runs out.
 func TestHostileInputFiles(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
 	cfg := testConfig(t)
 	for _, args := range [][]string{
 		{"heartbeat", "run", "--syslog=false", "--config", fifo},

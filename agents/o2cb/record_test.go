@@ -4,10 +4,10 @@ import (
 	"errors"
 	"os"
 	"slices"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/files/filestest"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
@@ -98,8 +98,7 @@ func TestStopRecordedCorruptRecord(t *testing.T) {
 func TestConfigFilesReadBounded(t *testing.T) {
 	h := newFakeHost(t)
 	h.write("etc/ocfs2/cluster.conf", twoNodes)
-	fifo := h.path("fifo")
-	must(syscall.Mkfifo(fifo, 0o600))
+	fifo := filestest.FIFO(t, h.path("fifo"))
 	big := h.path("big.conf")
 	must(os.WriteFile(big, make([]byte, maxConfigSize+1), 0o644))
 	for _, param := range []string{pClusterConf, pCorosyncConf} {
@@ -133,8 +132,7 @@ func TestValidateFindsWhatStartTripsOn(t *testing.T) {
 	h.expect(h.run("validate-all", pDLMFSDir+"="+h.path("afile")), int(ocf.ErrConfigured), "ocf-exit-reason:dlmfs_dir: not a directory")
 	h.expect(h.run("start", pDLMFSDir+"="+h.path("afile")), int(ocf.ErrConfigured), "ocf-exit-reason:dlmfs_dir: not a directory")
 
-	fifo := h.path("fifo")
-	must(syscall.Mkfifo(fifo, 0o600))
+	fifo := filestest.FIFO(t, h.path("fifo"))
 	for _, dev := range []string{fifo, "/dev/zero", h.path("afile")} {
 		f, err := openBlockDevice(dev, false)
 		if !errors.Is(err, errNotBlockDevice) {

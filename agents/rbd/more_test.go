@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/krbd/krbdtest"
 )
@@ -191,10 +191,7 @@ func TestKeys(t *testing.T) {
 	// what can never hold a key is a configuration error, refused at once (a FIFO is
 	// not waited for)
 	h.expect(h.run("validate-all", "secret="+h.dir), 6, "ocf-exit-reason:secret: ", "not a regular file")
-	fifo := filepath.Join(h.dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := filestest.FIFO(t, filepath.Join(h.dir, "fifo"))
 	h.expect(h.run("validate-all", "secret="+fifo), 6, "ocf-exit-reason:secret: ", "not a regular file")
 	h.expect(h.run("validate-all", "secret=/dev/zero"), 6, "ocf-exit-reason:secret: ", "not a regular file")
 }

@@ -10,8 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/kvmha/kvmha/internal/files/filestest"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -192,13 +191,7 @@ func TestMonitorKeepsRecordOfAnotherDomain(t *testing.T) {
 // A config path that is a FIFO (or a hung mount) must not block stop or a
 // probe: the read is refused or abandoned, and the record decides.
 func TestConfigFIFO(t *testing.T) {
-	fifo := func(h *harness) string {
-		path := filepath.Join(h.dir, "fifo")
-		if err := unix.Mkfifo(path, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	fifo := func(h *harness) string { return filestest.FIFO(t, filepath.Join(h.dir, "fifo")) }
 	t.Run("stop without record", func(t *testing.T) {
 		h := newHarness(t)
 		h.set("OCF_RESKEY_config", fifo(h), "OCF_RESKEY_CRM_meta_timeout", "4000")
@@ -340,10 +333,7 @@ func TestIsLocalURI(t *testing.T) {
 // validate-all refuses what start would trip on, naming the parameter.
 func TestValidateFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifoPath := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifoPath := filestest.FIFO(t, filepath.Join(dir, "fifo"))
 	notExec := filepath.Join(dir, "script")
 	writeTestFile(t, notExec, "#!/bin/sh\n")
 	for _, tc := range []struct {

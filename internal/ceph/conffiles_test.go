@@ -2,28 +2,20 @@ package ceph
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 func TestCheckFilesRefuseWhatLibradosWouldHangOn(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "ceph.conf")
-	empty := filepath.Join(dir, "empty")
-	big := filepath.Join(dir, "big")
-	for path, data := range map[string]string{conf: "[global]\nmon_host = 10.0.0.1\n", empty: "", big: strings.Repeat("#", MaxKeyringSize+1)} {
-		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
+	conf := filestest.WriteFile(t, filepath.Join(dir, "ceph.conf"), "[global]\nmon_host = 10.0.0.1\n")
+	empty := filestest.WriteFile(t, filepath.Join(dir, "empty"), "")
+	big := filestest.WriteFile(t, filepath.Join(dir, "big"), strings.Repeat("#", MaxKeyringSize+1))
 	ctx := context.Background()
 	if err := CheckConfFile(ctx, conf); err != nil {
 		t.Errorf("a configuration file: %v", err)

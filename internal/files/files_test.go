@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 func TestReadRegularFile(t *testing.T) {
@@ -28,11 +28,8 @@ func TestReadRegularFile(t *testing.T) {
 }
 
 func TestReadRefusesWhatIsNotAFile(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
 	for _, tc := range []struct {
 		path string
 		want error

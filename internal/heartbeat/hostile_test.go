@@ -3,14 +3,15 @@ package heartbeat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/files"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 // A corrupt record is reported as corrupt, by every reader: ReadRecordOf's error, a
@@ -90,17 +91,14 @@ func TestValidateNamesTheField(t *testing.T) {
 // A configuration path that is a FIFO, a device or a directory is refused at once, and a
 // huge file is not read whole: "kvmha heartbeat run --config /dev/zero" must not grow.
 func TestReadConfigOfHostileFiles(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{fifo, "/dev/zero", dir} {
-		start := time.Now()
-		if _, err := ReadConfig(p); !errors.Is(err, files.ErrNotRegular) || time.Since(start) > time.Second {
-			t.Errorf("%s: %v after %s", p, err, time.Since(start))
+	hostile := filestest.NewHostile(t)
+	dir, fifo := hostile.Dir, hostile.FIFO
+	hostile.Refused(t, time.Second, func(p string) error {
+		if _, err := ReadConfig(p); !errors.Is(err, files.ErrNotRegular) {
+			return fmt.Errorf("%v, want %v", err, files.ErrNotRegular)
 		}
-	}
+		return nil
+	})
 	big := filepath.Join(dir, "big")
 	os.WriteFile(big, make([]byte, maxConfigSize+1), 0o600)
 	if _, err := ReadConfig(big); !errors.Is(err, files.ErrTooLarge) {
@@ -110,7 +108,7 @@ func TestReadConfigOfHostileFiles(t *testing.T) {
 		t.Error("read a state in a FIFO's directory")
 	}
 	os.Mkdir(filepath.Join(dir, "st"), 0o755)
-	syscall.Mkfifo(StatePath(filepath.Join(dir, "st")), 0o600)
+	filestest.FIFO(t, StatePath(filepath.Join(dir, "st")))
 	if _, err := ReadState(filepath.Join(dir, "st")); !errors.Is(err, files.ErrNotRegular) {
 		t.Errorf("state FIFO: %v", err)
 	}

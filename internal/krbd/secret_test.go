@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/files"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 const testKey = "AQBzKmVmAAAAABAAvN1G5yOJcN5bC8V5iX6Wkw=="
@@ -91,10 +91,7 @@ func TestReadSecretFile(t *testing.T) {
 		t.Fatal("read a folder")
 	}
 	// A FIFO nobody writes to is refused at once, not waited for.
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := filestest.FIFO(t, filepath.Join(dir, "fifo"))
 	if _, _, err := ReadSecretFile(ctx, fifo, "x"); !errors.Is(err, files.ErrNotRegular) {
 		t.Fatal(err)
 	}

@@ -3,38 +3,31 @@ package libvirt
 import (
 	"context"
 	"errors"
-	"os"
+	"fmt"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kvmha/kvmha/internal/files/filestest"
 )
 
 func TestCheckTLSFiles(t *testing.T) {
 	good := t.TempDir()
 	for _, n := range []string{"cacert.pem", "clientcert.pem", "clientkey.pem"} {
-		if err := os.WriteFile(filepath.Join(good, n), []byte("-----BEGIN X-----\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		filestest.WriteFile(t, filepath.Join(good, n), "-----BEGIN X-----\n")
 	}
 	noCA := t.TempDir()
 	fifoDir := t.TempDir()
 	sshKey := t.TempDir()
 	for _, n := range []string{"clientcert.pem", "clientkey.pem"} {
 		for _, d := range []string{noCA, fifoDir, sshKey} {
-			if err := os.WriteFile(filepath.Join(d, n), []byte("-----BEGIN X-----\n"), 0o600); err != nil {
-				t.Fatal(err)
-			}
+			filestest.WriteFile(t, filepath.Join(d, n), "-----BEGIN X-----\n")
 		}
 	}
-	if err := syscall.Mkfifo(filepath.Join(fifoDir, "cacert.pem"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(sshKey, "clientkey.pem"), []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	filestest.FIFO(t, filepath.Join(fifoDir, "cacert.pem"))
+	filestest.WriteFile(t, filepath.Join(sshKey, "clientkey.pem"), "-----BEGIN OPENSSH PRIVATE KEY-----\n")
 	ctx := context.Background()
 	for uri, want := range map[string]string{
 		"qemu+tls://h/system?pkipath=" + good:                  "",
@@ -61,9 +54,7 @@ func TestCheckTLSFiles(t *testing.T) {
 // reads them, and fails at once.
 func TestDialRefusesUnreadablePKI(t *testing.T) {
 	dir := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(dir, "clientcert.pem"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	filestest.FIFO(t, filepath.Join(dir, "clientcert.pem"))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -93,18 +84,10 @@ func TestErrorsStayShortAndPrintable(t *testing.T) {
 }
 
 func TestDefaultURIConfIsReadBounded(t *testing.T) {
-	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, path := range []string{fifo, "/dev/zero", dir} {
-		start := time.Now()
+	filestest.NewHostile(t).Refused(t, time.Second, func(path string) error {
 		if got := uriDefaultFromConf(path); got != "" {
-			t.Errorf("%s: %q", path, got)
+			return fmt.Errorf("%q", got)
 		}
-		if took := time.Since(start); took > time.Second {
-			t.Errorf("%s took %s", path, took)
-		}
-	}
+		return nil
+	})
 }

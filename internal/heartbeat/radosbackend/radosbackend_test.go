@@ -3,13 +3,12 @@ package radosbackend
 import (
 	"context"
 	"errors"
-	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/files"
+	"github.com/kvmha/kvmha/internal/files/filestest"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
@@ -57,10 +56,7 @@ func TestOpenerAndFailedSessions(t *testing.T) {
 // A Ceph configuration file or keyring that is a FIFO or a device is refused at once:
 // librados would block on it for ever (or read /dev/zero until memory runs out).
 func TestHostileCephFiles(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	fifo := filestest.NewHostile(t).FIFO
 	rs, _ := heartbeat.ParseBackend("rados://rbd/hb")
 	for _, cfg := range []ceph.Config{{ConfPath: fifo}, {ConfPath: "/dev/zero"}, {Keyring: fifo}} {
 		b, _ := Opener(cfg, 5*time.Second)(context.Background(), rs)

@@ -41,6 +41,13 @@ type hypervisor interface {
 	Close() error
 }
 
+// utilizationAttrs are a resource's utilization attributes in the CIB.
+type utilizationAttrs interface {
+	Get(ctx context.Context, resource, name string) (string, error)
+	Set(ctx context.Context, resource, name, value string) error
+	Delete(ctx context.Context, resource, name string) error
+}
+
 // qemuProcesses finds and signals this node's qemu processes without libvirtd.
 type qemuProcesses interface {
 	// Find returns the pids of live qemu processes running the domain.
@@ -56,9 +63,11 @@ type deps struct {
 	qemu           qemuProcesses
 	// localAddrs lists this node's IP addresses (a holder there is this node).
 	localAddrs func() ([]net.IP, error)
-	// run executes a program (crm_resource, monitor scripts, csync2) with a
-	// clean environment and returns its combined output and exit status.
+	// run executes a program (monitor scripts, csync2) with a clean
+	// environment and returns its combined output and exit status.
 	run func(ctx context.Context, argv []string) (output string, exitCode int, err error)
+	// utilization reads and writes the resource's utilization attributes.
+	utilization utilizationAttrs
 	// poll is the interval of state polling loops.
 	poll time.Duration
 	// defaultCephConf is used for the RBD checks when ceph_conf is unset

@@ -26,6 +26,7 @@ type harness struct {
 	hv     *fakeHV
 	qemu   *fakeQemu
 	ceph   *fakeCeph
+	cib    *fakeCIB
 	dir    string
 	config string
 	env    ocftest.Env // the resource vm1
@@ -39,7 +40,7 @@ func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, hv: newFakeHV(), qemu: &fakeQemu{procs: map[string][]int{}, dieOn: "term"},
-		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
+		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, cib: &fakeCIB{attrs: map[string]string{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
 	h.writeConfig(domainXML("vm1", testUUID, ""))
 	h.env = ocftest.NewEnv(t, "vm1", "").SetParam("config", h.config).SetParam("hypervisor", testURI).
 		SetTimeout(20 * time.Second)
@@ -81,6 +82,7 @@ func (h *harness) deps() deps {
 			}
 			return "", 0, nil
 		},
+		utilization:     h.cib,
 		poll:            10 * time.Millisecond,
 		defaultCephConf: filepath.Join(h.dir, "no-ceph.conf"),
 		defaultURI:      func() string { return "qemu:///system" },

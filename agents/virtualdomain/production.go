@@ -11,15 +11,18 @@ import (
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
-// Agent returns ocf:kvmha:VirtualDomain wired to the real libvirtd, process
+// New returns ocf:kvmha:VirtualDomain wired to the real libvirtd, process
 // table and, when openCeph is not nil, Ceph. Without it, actions that need
 // Ceph fail with OCF_ERR_INSTALLED (ExecCephCompanion normally runs them in
 // the embedded twin that has it).
-func Agent(openCeph cephapi.OpenFunc) *ocf.Agent {
+func New(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(productionDeps(openCeph)) }
+
+// productionDeps is this host.
+func productionDeps(openCeph cephapi.OpenFunc) deps {
 	if openCeph == nil {
 		openCeph = cephNotBuiltIn
 	}
-	return newAgent(deps{
+	return deps{
 		dialHypervisor: func(ctx context.Context, uri string) (hypervisor, error) {
 			c, err := libvirt.Dial(ctx, uri)
 			if err != nil {
@@ -31,10 +34,11 @@ func Agent(openCeph cephapi.OpenFunc) *ocf.Agent {
 		qemu:            procQemu{root: "/proc"},
 		localAddrs:      interfaceIPs,
 		run:             runCommand,
+		utilization:     pacemakerUtilization{},
 		poll:            250 * time.Millisecond,
 		defaultCephConf: "/etc/ceph/ceph.conf",
 		defaultURI:      libvirt.DefaultURI,
-	})
+	}
 }
 
 // errNoCeph: this build neither links Ceph nor carries its Ceph-linked twin.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kvmha/kvmha/internal/files"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -81,19 +82,16 @@ func wantedUtilization(s settings, info libvirt.Info) map[string]string {
 }
 
 // writeUtilization sets one attribute when the CIB holds another value, or
-// deletes it, with crm_resource.
+// deletes it.
 func (v *vd) writeUtilization(ctx context.Context, req *ocf.Request, attr, value string) error {
-	r := "--resource=" + req.Instance()
+	r := req.Instance()
 	if value == deletedMark {
-		out, code, err := v.run(ctx, []string{"crm_resource", r, "--utilization", "--delete-parameter=" + attr})
-		return commandError("crm_resource --delete-parameter", out, code, err)
+		return v.utilization.Delete(ctx, r, attr)
 	}
-	current, code, err := v.run(ctx, []string{"crm_resource", "--quiet", r, "--utilization", "--get-parameter=" + attr})
-	if err == nil && code == 0 && strings.TrimSpace(current) == value {
+	if current, err := v.utilization.Get(ctx, r, attr); err == nil && current == value {
 		return nil
 	}
-	out, code, err := v.run(ctx, []string{"crm_resource", r, "--utilization", "--set-parameter=" + attr, "--parameter-value=" + value})
-	if err := commandError("crm_resource --set-parameter", out, code, err); err != nil {
+	if err := v.utilization.Set(ctx, r, attr, value); err != nil {
 		return err
 	}
 	req.Log.Infof("utilization attribute %s set to %s", attr, value)
@@ -151,4 +149,19 @@ func writeState(path string, data []byte) error {
 		return err
 	}
 	return files.WriteAtomic(path, data, 0o644)
+}
+
+// pacemakerUtilization is the CIB, through crm_resource.
+type pacemakerUtilization struct{}
+
+func (pacemakerUtilization) Get(ctx context.Context, resource, name string) (string, error) {
+	return hostcmd.Utilization(ctx, resource, name)
+}
+
+func (pacemakerUtilization) Set(ctx context.Context, resource, name, value string) error {
+	return hostcmd.SetUtilization(ctx, resource, name, value)
+}
+
+func (pacemakerUtilization) Delete(ctx context.Context, resource, name string) error {
+	return hostcmd.DeleteUtilization(ctx, resource, name)
 }

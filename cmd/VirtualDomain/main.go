@@ -18,5 +18,5 @@ func main() {
 	if cephOpen == nil {
 		virtualdomain.ExecCephCompanion(os.Args, os.Environ(), cephTwin)
 	}
-	ocf.Run(virtualdomain.Agent(cephOpen))
+	ocf.Run(virtualdomain.New(cephOpen))
 }

@@ -34,7 +34,7 @@ var ocfAgents = map[string]struct {
 	agent  func() *ocf.Agent
 	extras manpage.OCFExtras
 }{
-	"VirtualDomain": {func() *ocf.Agent { return virtualdomain.Agent(nil) }, virtualDomainExtras},
+	"VirtualDomain": {func() *ocf.Agent { return virtualdomain.New(nil) }, virtualDomainExtras},
 	"rbd":           {func() *ocf.Agent { return rbd.Agent(nil) }, rbdExtras},
 	"o2cb":          {o2cb.New, o2cbExtras},
 	"HostHeartbeat": {hostheartbeat.New, hostHeartbeatExtras},

@@ -127,7 +127,7 @@ type binary struct {
 
 func binaries(binDir string) []binary {
 	return []binary{
-		{name: "VirtualDomain", kind: "ocf", ocf: virtualdomain.Agent(nil),
+		{name: "VirtualDomain", kind: "ocf", ocf: virtualdomain.New(nil),
 			baseline: map[string]string{"config": fixtureDir + "/vm.xml"}},
 		{name: "rbd", kind: "ocf", ocf: rbd.Agent(nil),
 			baseline: map[string]string{"name": "hostile", "pool": "rbd", "cephconf": fixtureDir + "/ceph.conf"}},

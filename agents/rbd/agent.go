@@ -39,8 +39,8 @@ import (
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
-// system is everything the agent touches on the host; tests replace it.
-type system struct {
+// deps is everything the agent touches on the host; tests fill it with fakes.
+type deps struct {
 	tree     krbd.Tree
 	openCeph cephapi.OpenFunc
 	// modprobe loads a kernel module.
@@ -61,7 +61,7 @@ type system struct {
 }
 
 type agent struct {
-	sys system
+	deps
 	// unusable is why a probe's parameters cannot be used, set by validate when this
 	// node's record says start mapped something: the probe then judges that device
 	// (monitorRecorded) rather than answer "not running", which would get the image
@@ -69,11 +69,13 @@ type agent struct {
 	unusable error
 }
 
-// Agent returns ocf:kvmha:rbd wired to the host.
-func Agent(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(hostSystem(openCeph)) }
+// New returns ocf:kvmha:rbd wired to the host and, when openCeph is not nil, Ceph (see
+// ExecCephTwin for a build without it).
+func New(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(productionDeps(openCeph)) }
 
-func newAgent(sys system) *ocf.Agent {
-	a := &agent{sys: sys}
+// newAgent returns the agent on d.
+func newAgent(d deps) *ocf.Agent {
+	a := &agent{deps: d}
 	return &ocf.Agent{
 		Name:      "rbd",
 		Version:   "1.0",
@@ -125,7 +127,7 @@ func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 	switch req.Action() {
 	case ocf.ActionValidateAll:
 		if s.driver == driverNBD {
-			if _, err := a.sys.lookPath("rbd-nbd"); err != nil {
+			if _, err := a.lookPath("rbd-nbd"); err != nil {
 				return ocf.Errorf(ocf.ErrInstalled, "driver=nbd needs rbd-nbd: %v", err)
 			}
 		}

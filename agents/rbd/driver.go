@@ -17,7 +17,7 @@ func (a *agent) chooseDriver(ctx context.Context, req *ocf.Request, s settings, 
 		if err := a.loadRBD(ctx); err != nil {
 			return "", ocf.Errorf(ocf.ErrInstalled, "driver=krbd: %v", err)
 		}
-		err := a.sys.tree.Unsupported(s.spec, features)
+		err := a.tree.Unsupported(s.spec, features)
 		var ue *krbd.UnsupportedError
 		switch {
 		case errors.As(err, &ue):
@@ -29,14 +29,14 @@ func (a *agent) chooseDriver(ctx context.Context, req *ocf.Request, s settings, 
 		}
 		return driverKRBD, nil
 	case driverNBD:
-		if _, err := a.sys.lookPath("rbd-nbd"); err != nil {
+		if _, err := a.lookPath("rbd-nbd"); err != nil {
 			return "", ocf.Errorf(ocf.ErrInstalled, "driver=nbd needs rbd-nbd: %v", err)
 		}
 		return driverNBD, nil
 	}
 
 	// auto
-	_, nbdErr := a.sys.lookPath("rbd-nbd")
+	_, nbdErr := a.lookPath("rbd-nbd")
 	if err := a.loadRBD(ctx); err != nil {
 		if nbdErr != nil {
 			return "", ocf.Errorf(ocf.ErrInstalled, "neither driver is available: kernel rbd: %v; rbd-nbd: %v", err, nbdErr)
@@ -44,7 +44,7 @@ func (a *agent) chooseDriver(ctx context.Context, req *ocf.Request, s settings, 
 		req.Log.Infof("driver=auto: kernel rbd unavailable (%v): using rbd-nbd", err)
 		return driverNBD, nil
 	}
-	err := a.sys.tree.Unsupported(s.spec, features)
+	err := a.tree.Unsupported(s.spec, features)
 	var ue *krbd.UnsupportedError
 	switch {
 	case err == nil:
@@ -65,13 +65,13 @@ func (a *agent) chooseDriver(ctx context.Context, req *ocf.Request, s settings, 
 
 // loadRBD loads the rbd module unless it is loaded.
 func (a *agent) loadRBD(ctx context.Context) error {
-	if a.sys.tree.RBDLoaded() {
+	if a.tree.RBDLoaded() {
 		return nil
 	}
-	if err := a.sys.modprobe(ctx, "rbd"); err != nil {
+	if err := a.modprobe(ctx, "rbd"); err != nil {
 		return err
 	}
-	if !a.sys.tree.RBDLoaded() {
+	if !a.tree.RBDLoaded() {
 		return errors.New("modprobe rbd succeeded but /sys/bus/rbd does not exist")
 	}
 	return nil

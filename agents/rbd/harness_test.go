@@ -78,8 +78,8 @@ func (h *harness) file(name, content string, mode os.FileMode) string {
 	return p
 }
 
-func (h *harness) system() system {
-	return system{
+func (h *harness) deps() deps {
+	return deps{
 		tree: h.k.Tree,
 		openCeph: func(ctx context.Context, a cephapi.Access) (cephapi.Session, error) {
 			h.mu.Lock()
@@ -152,7 +152,7 @@ func (h *harness) signal(pid int, sig syscall.Signal) error {
 // in the output.
 func (h *harness) run(action string, params ...string) ocftest.Result {
 	h.t.Helper()
-	r := ocftest.Run(newAgent(h.system()), action, h.env.For(action, params...))
+	r := ocftest.Run(newAgent(h.deps()), action, h.env.For(action, params...))
 	if strings.Contains(r.Stderr+r.Stdout, testKey) {
 		h.t.Fatalf("the key is in the output:\n%s", r.Stderr)
 	}

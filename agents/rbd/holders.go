@@ -47,7 +47,7 @@ func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings,
 		if len(live) == 0 {
 			return nil
 		}
-		if time.Until(waitUntil) < a.sys.holderRecheck {
+		if time.Until(waitUntil) < a.holderRecheck {
 			reason := fmt.Sprintf("%s is in use by %s; refusing to map it (exclusive=true)",
 				s.spec.ImageSpec(), describeHolders(live))
 			if hs.BlocklistUnknown != nil {
@@ -60,7 +60,7 @@ func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings,
 				s.spec.ImageSpec(), describeHolders(live), time.Until(waitUntil).Round(time.Second))
 			announced = true
 		}
-		if err := sleep(ctx, a.sys.holderRecheck); err != nil {
+		if err := sleep(ctx, a.holderRecheck); err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "%s is in use by %s; refusing to map it (exclusive=true)",
 				s.spec.ImageSpec(), describeHolders(live))
 		}

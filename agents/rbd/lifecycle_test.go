@@ -12,7 +12,7 @@ import (
 )
 
 func TestAgentDeclarationIsValid(t *testing.T) {
-	if err := Agent(nil).Check(); err != nil {
+	if err := New(nil).Check(); err != nil {
 		t.Fatal(err)
 	}
 }

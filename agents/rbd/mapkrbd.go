@@ -49,7 +49,7 @@ func (a *agent) mapKRBD(ctx context.Context, req *ocf.Request, s settings, sess 
 	}
 	mreq := krbd.MapRequest{Monitors: list, User: s.user, Secret: secret, Spec: s.spec, Options: opts}
 	req.Log.Infof("mapping %s with the kernel rbd driver: %s", s.describe(), mreq)
-	dev, err := a.sys.tree.Map(ctx, mreq)
+	dev, err := a.tree.Map(ctx, mreq)
 	if err != nil {
 		return mapping{}, ocf.Errorf(ocf.ErrGeneric, "%v", err)
 	}

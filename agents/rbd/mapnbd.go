@@ -20,7 +20,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess c
 		return mapping{}, err
 	}
 	req.Log.Infof("mapping %s with rbd-nbd: %s", s.describe(), strings.Join(argv, " "))
-	stderr, err := a.sys.runNBD(ctx, argv)
+	stderr, err := a.runNBD(ctx, argv)
 	if err != nil {
 		msg := lastLines(req.Redact(stderr), 3, 400)
 		if msg != "" {
@@ -29,7 +29,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess c
 		return mapping{}, ocf.Errorf(ocf.ErrGeneric, "rbd-nbd map %s failed (%v)%s", s.spec, err, msg)
 	}
 	for {
-		ms, err := a.sys.tree.MappedNBD(s.spec)
+		ms, err := a.tree.MappedNBD(s.spec)
 		if err != nil {
 			return mapping{}, ocf.Errorf(ocf.ErrGeneric, "looking for the nbd device of %s: %v", s.spec, err)
 		}
@@ -39,7 +39,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess c
 		if len(ms) > 1 {
 			return mapping{}, ocf.Errorf(ocf.ErrGeneric, "rbd-nbd serves %s on %d devices", s.spec, len(ms))
 		}
-		if err := sleep(ctx, a.sys.poll); err != nil {
+		if err := sleep(ctx, a.poll); err != nil {
 			return mapping{}, ocf.Errorf(ocf.ErrGeneric, "rbd-nbd map %s succeeded, but no nbd device is served by it", s.spec)
 		}
 	}
@@ -48,7 +48,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess c
 // nbdArgs is the rbd-nbd command line: "map" and the spec first (the
 // shape krbd.ParseRBDNBDArgs reads back), then the options.
 func (a *agent) nbdArgs(s settings, sess cephapi.Session, key keySource) ([]string, error) {
-	path, err := a.sys.lookPath("rbd-nbd")
+	path, err := a.lookPath("rbd-nbd")
 	if err != nil {
 		return nil, ocf.Errorf(ocf.ErrInstalled, "rbd-nbd: %v", err)
 	}

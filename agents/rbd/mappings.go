@@ -50,14 +50,14 @@ func (a *agent) settingsAndMappings(req *ocf.Request) (settings, []mapping, erro
 
 func (a *agent) mappings(spec krbd.Spec) ([]mapping, error) {
 	var out []mapping
-	devs, err := a.sys.tree.Mapped(spec)
+	devs, err := a.tree.Mapped(spec)
 	if err != nil {
 		return nil, fmt.Errorf("reading /sys/bus/rbd: %w", err)
 	}
 	for _, d := range devs {
 		out = append(out, mapping{driver: driverKRBD, rbd: d})
 	}
-	nbds, err := a.sys.tree.MappedNBD(spec)
+	nbds, err := a.tree.MappedNBD(spec)
 	if err != nil {
 		return nil, fmt.Errorf("reading the nbd devices: %w", err)
 	}
@@ -76,4 +76,4 @@ func describeAll(ms []mapping) string {
 }
 
 // node is the device node of a mapping.
-func (a *agent) node(m mapping) string { return a.sys.tree.Dev + "/" + m.name() }
+func (a *agent) node(m mapping) string { return a.tree.Dev + "/" + m.name() }

@@ -34,7 +34,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 	}
 	a.keepLink(req, s.spec, m)
 	if req.CheckLevel() >= 10 {
-		if err := a.sys.readFirstBlock(ctx, a.node(m), bd.Size); err != nil {
+		if err := a.readFirstBlock(ctx, a.node(m), bd.Size); err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "%s on %s: %v", s.describe(), m, err)
 		}
 	}
@@ -44,7 +44,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 
 // check verifies a mapping's block device and its node.
 func (a *agent) check(m mapping) (krbd.BlockDevice, error) {
-	bd, err := a.sys.tree.ReadBlockDevice(m.name())
+	bd, err := a.tree.ReadBlockDevice(m.name())
 	if err != nil {
 		return krbd.BlockDevice{}, err
 	}
@@ -56,7 +56,7 @@ func (a *agent) check(m mapping) (krbd.BlockDevice, error) {
 	} else if bd.Size == 0 {
 		return krbd.BlockDevice{}, fmt.Errorf("%s has size 0: rbd-nbd (pid %d) no longer serves it", m, m.nbd.Server.PID)
 	}
-	if err := a.sys.checkNode(a.node(m), bd.Num); err != nil {
+	if err := a.checkNode(a.node(m), bd.Num); err != nil {
 		return krbd.BlockDevice{}, err
 	}
 	return bd, nil
@@ -65,12 +65,12 @@ func (a *agent) check(m mapping) (krbd.BlockDevice, error) {
 // keepLink keeps the stable name; a failure is logged, not fatal: the
 // device works without it.
 func (a *agent) keepLink(req *ocf.Request, spec krbd.Spec, m mapping) {
-	changed, err := a.sys.tree.EnsureLink(spec, a.node(m))
+	changed, err := a.tree.EnsureLink(spec, a.node(m))
 	switch {
 	case err != nil:
-		req.Log.Warnf("cannot link %s to %s: %v", a.sys.tree.LinkPath(spec), a.node(m), err)
+		req.Log.Warnf("cannot link %s to %s: %v", a.tree.LinkPath(spec), a.node(m), err)
 	case changed:
-		req.Log.Infof("linked %s to %s", a.sys.tree.LinkPath(spec), a.node(m))
+		req.Log.Infof("linked %s to %s", a.tree.LinkPath(spec), a.node(m))
 	}
 }
 

@@ -2,37 +2,29 @@ package rbd
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/twin"
 )
 
-// systemPath is searched for programs after $PATH: Pacemaker's may be short.
-var systemPath = []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin"}
-
-// childEnv is the whole environment of the programs the agent runs: no
-// OCF_RESKEY_* (parameters), no CEPH_ARGS, nothing inherited.
-var childEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LANG=C.UTF-8"}
-
-func hostSystem(openCeph cephapi.OpenFunc) system {
+// productionDeps is this host.
+func productionDeps(openCeph cephapi.OpenFunc) deps {
 	if openCeph == nil {
 		openCeph = cephNotBuiltIn
 	}
-	return system{
+	return deps{
 		tree:           krbd.Host(),
 		openCeph:       openCeph,
-		modprobe:       modprobe,
-		lookPath:       lookPath,
+		modprobe:       func(ctx context.Context, module string) error { return hostcmd.LoadModules(ctx, module) },
+		lookPath:       hostcmd.Lookup,
 		runNBD:         runNBD,
 		checkNode:      krbd.CheckNode,
 		readFirstBlock: krbd.ReadFirstBlock,
@@ -58,33 +50,6 @@ func ExecCephTwin(args, environ []string, image []byte) {
 	}
 }
 
-// lookPath finds a program in $PATH, then in the system folders.
-func lookPath(name string) (string, error) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, nil
-	}
-	for _, dir := range systemPath {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found in $PATH or %s", name, strings.Join(systemPath, ", "))
-}
-
-// modprobe loads a module (start only; monitor never runs anything).
-func modprobe(ctx context.Context, module string) error {
-	path, err := lookPath("modprobe")
-	if err != nil {
-		return err
-	}
-	out, err := run(ctx, path, "-q", "--", module)
-	if err != nil {
-		return fmt.Errorf("modprobe %s: %v%s", module, err, suffix(out))
-	}
-	return nil
-}
-
 // runNBD runs "rbd-nbd map ...": the parent exits once its daemon has
 // connected the device; the daemon (a child of the parent, reparented)
 // keeps running. Its stdout (the device name) is not read: the device is
@@ -93,8 +58,8 @@ func runNBD(ctx context.Context, argv []string) (string, error) {
 	return run(ctx, argv[0], argv[1:]...)
 }
 
-// run runs a program with the minimal environment and returns what it
-// wrote to stderr. Stderr is an unlinked temporary file, not a pipe: a
+// run runs a program with hostcmd's environment (no OCF_RESKEY_* parameters, no
+// CEPH_ARGS, nothing inherited) and returns what it wrote to stderr. Stderr is an unlinked temporary file, not a pipe: a
 // daemon the program leaves behind (rbd-nbd's) may keep it open, and
 // waiting for a pipe's end would wait for the daemon.
 func run(ctx context.Context, path string, args ...string) (string, error) {
@@ -105,7 +70,7 @@ func run(ctx context.Context, path string, args ...string) (string, error) {
 	_ = os.Remove(errFile.Name())
 	defer errFile.Close()
 	cmd := exec.CommandContext(ctx, path, args...)
-	cmd.Env = childEnv
+	cmd.Env = hostcmd.Env()
 	cmd.Dir = "/"
 	cmd.Stderr = errFile
 	runErr := cmd.Run()
@@ -114,11 +79,4 @@ func run(ctx context.Context, path string, args ...string) (string, error) {
 		out, _ = io.ReadAll(io.LimitReader(errFile, 16<<10))
 	}
 	return string(out), runErr
-}
-
-func suffix(s string) string {
-	if s = lastLines(s, 2, 300); s != "" {
-		return ": " + s
-	}
-	return ""
 }

@@ -32,18 +32,8 @@ func TestRunGivesChildrenNothing(t *testing.T) {
 	}
 }
 
-func TestLookPath(t *testing.T) {
-	t.Setenv("PATH", "/nonexistent")
-	if p, err := lookPath("sh"); err != nil || !strings.HasSuffix(p, "/sh") {
-		t.Fatal(p, err)
-	}
-	if _, err := lookPath("no-such-program-kvmha"); err == nil {
-		t.Fatal("found a missing program")
-	}
-}
-
 func TestStartWithoutCephSupport(t *testing.T) {
-	sys := hostSystem(nil)
+	sys := productionDeps(nil)
 	_, err := sys.openCeph(context.Background(), cephAccess())
 	if err == nil || ocf.CodeOf(err) != ocf.ErrInstalled || !strings.Contains(err.Error(), "no Ceph support") {
 		t.Fatal(err)

@@ -102,8 +102,8 @@ func (a *agent) unmapRecorded(ctx context.Context, req *ocf.Request, rec record)
 	if len(ms) == 0 {
 		req.Log.Infof("%s is no longer mapped on %s: nothing to unmap", s.describe(), orUnknown(rec.Device))
 	}
-	if err := a.sys.tree.RemoveLink(s.spec, nodes...); err != nil {
-		req.Log.Warnf("cannot remove %s: %v", a.sys.tree.LinkPath(s.spec), err)
+	if err := a.tree.RemoveLink(s.spec, nodes...); err != nil {
+		req.Log.Warnf("cannot remove %s: %v", a.tree.LinkPath(s.spec), err)
 	}
 	return nil
 }
@@ -125,7 +125,7 @@ func (a *agent) recordedMappings(req *ocf.Request, rec record) ([]mapping, error
 	case rec.Device == "":
 		return a.mappings(spec)
 	case rec.Driver == driverKRBD:
-		d, err := a.sys.tree.ReadDevice(rec.ID)
+		d, err := a.tree.ReadDevice(rec.ID)
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
@@ -139,7 +139,7 @@ func (a *agent) recordedMappings(req *ocf.Request, rec record) ([]mapping, error
 		}
 		return []mapping{{driver: driverKRBD, rbd: d}}, nil
 	case rec.Driver == driverNBD:
-		devs, err := a.sys.tree.NBDDevices()
+		devs, err := a.tree.NBDDevices()
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +147,7 @@ func (a *agent) recordedMappings(req *ocf.Request, rec record) ([]mapping, error
 			if d.Index != rec.NBDIndex {
 				continue
 			}
-			srv, err := a.sys.tree.ReadNBDServer(d)
+			srv, err := a.tree.ReadNBDServer(d)
 			if errors.Is(err, os.ErrNotExist) {
 				return nil, nil // its server is gone: nothing serves the image there
 			}

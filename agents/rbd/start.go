@@ -97,7 +97,7 @@ func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key k
 	case krbd.BareKey:
 		access.KeyFile = key.path
 	}
-	sess, err := a.sys.openCeph(ctx, access)
+	sess, err := a.openCeph(ctx, access)
 	if err == nil {
 		return sess, nil
 	}

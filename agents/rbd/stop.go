@@ -35,8 +35,8 @@ func (a *agent) stop(ctx context.Context, req *ocf.Request) error {
 	} else if len(left) > 0 {
 		return ocf.Errorf(ocf.ErrGeneric, "%s is still mapped on %s", s.describe(), describeAll(left))
 	}
-	if err := a.sys.tree.RemoveLink(s.spec, nodes...); err != nil {
-		req.Log.Warnf("cannot remove %s: %v", a.sys.tree.LinkPath(s.spec), err)
+	if err := a.tree.RemoveLink(s.spec, nodes...); err != nil {
+		req.Log.Warnf("cannot remove %s: %v", a.tree.LinkPath(s.spec), err)
 	}
 	return a.stopOtherRecorded(ctx, req, s)
 }
@@ -65,7 +65,7 @@ func (a *agent) stopOtherRecorded(ctx context.Context, req *ocf.Request, s setti
 
 // unmap removes one device.
 func (a *agent) unmap(ctx context.Context, req *ocf.Request, s settings, m mapping) error {
-	bd, err := a.sys.tree.ReadBlockDevice(m.name())
+	bd, err := a.tree.ReadBlockDevice(m.name())
 	if errors.Is(err, os.ErrNotExist) {
 		return nil // gone meanwhile
 	}
@@ -79,7 +79,7 @@ func (a *agent) unmap(ctx context.Context, req *ocf.Request, s settings, m mappi
 	if m.driver == driverNBD {
 		skip = append(skip, m.nbd.Server.PID)
 	}
-	users, err := a.sys.tree.UsersOf(bd, m.driver == driverNBD, skip...)
+	users, err := a.tree.UsersOf(bd, m.driver == driverNBD, skip...)
 	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "%s on %s: %v", s.describe(), m, err)
 	}
@@ -97,10 +97,10 @@ func (a *agent) unmap(ctx context.Context, req *ocf.Request, s settings, m mappi
 }
 
 func (a *agent) unmapKRBD(ctx context.Context, s settings, m mapping, bd krbd.BlockDevice) error {
-	err := a.sys.tree.Unmap(ctx, m.rbd.ID, s.force)
+	err := a.tree.Unmap(ctx, m.rbd.ID, s.force)
 	var ke *krbd.KernelError
 	if errors.As(err, &ke) && ke.Busy() {
-		users, uerr := a.sys.tree.UsersOf(bd, true, os.Getpid())
+		users, uerr := a.tree.UsersOf(bd, true, os.Getpid())
 		if uerr == nil && users.InUse() {
 			return ocf.Errorf(ocf.ErrGeneric, "%s on %s is in use: %s; release it or set force_unmap=true",
 				s.describe(), m, users)
@@ -118,7 +118,7 @@ func (a *agent) unmapKRBD(ctx context.Context, s settings, m mapping, bd krbd.Bl
 // SIGTERM was not enough.
 func (a *agent) unmapNBD(ctx context.Context, req *ocf.Request, s settings, m mapping) error {
 	pid := m.nbd.Server.PID
-	if err := a.sys.signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := a.signal(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return ocf.Errorf(ocf.ErrGeneric, "signalling rbd-nbd (pid %d): %v", pid, err)
 	}
 	termSent := time.Now()
@@ -131,12 +131,12 @@ func (a *agent) unmapNBD(ctx context.Context, req *ocf.Request, s settings, m ma
 		if gone {
 			return nil
 		}
-		if s.force && !killed && time.Since(termSent) > a.sys.nbdKillAfter {
+		if s.force && !killed && time.Since(termSent) > a.nbdKillAfter {
 			req.Log.Warnf("force_unmap: rbd-nbd (pid %d) did not exit on SIGTERM: sending SIGKILL", pid)
-			_ = a.sys.signal(pid, syscall.SIGKILL)
+			_ = a.signal(pid, syscall.SIGKILL)
 			killed = true
 		}
-		if err := sleep(ctx, a.sys.poll); err != nil {
+		if err := sleep(ctx, a.poll); err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "rbd-nbd (pid %d) did not disconnect %s from %s in time",
 				pid, s.describe(), m)
 		}
@@ -146,10 +146,10 @@ func (a *agent) unmapNBD(ctx context.Context, req *ocf.Request, s settings, m ma
 // nbdGone: the server process exited and the device is no longer
 // connected to it.
 func (a *agent) nbdGone(m mapping) (bool, error) {
-	if a.sys.tree.ProcessAlive(m.nbd.Server.PID) {
+	if a.tree.ProcessAlive(m.nbd.Server.PID) {
 		return false, nil
 	}
-	devs, err := a.sys.tree.NBDDevices()
+	devs, err := a.tree.NBDDevices()
 	if err != nil {
 		return false, err
 	}

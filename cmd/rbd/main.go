@@ -18,5 +18,5 @@ func main() {
 	if cephOpen == nil {
 		rbd.ExecCephTwin(os.Args, os.Environ(), cephTwin)
 	}
-	ocf.Run(rbd.Agent(cephOpen))
+	ocf.Run(rbd.New(cephOpen))
 }

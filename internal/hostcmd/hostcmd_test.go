@@ -80,6 +80,10 @@ func TestLookupMissing(t *testing.T) {
 	if p, err := Lookup("sh"); err != nil || !strings.HasSuffix(p, "/sh") {
 		t.Fatalf("sh: %q %v", p, err)
 	}
+	t.Setenv("PATH", "/nonexistent")
+	if p, err := Lookup("sh"); err != nil || !strings.HasSuffix(p, "/sh") {
+		t.Fatalf("sh outside PATH: %q %v", p, err)
+	}
 }
 
 func TestCIBVariablesPassed(t *testing.T) {

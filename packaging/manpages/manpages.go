@@ -35,7 +35,7 @@ var ocfAgents = map[string]struct {
 	extras manpage.OCFExtras
 }{
 	"VirtualDomain": {func() *ocf.Agent { return virtualdomain.New(nil) }, virtualDomainExtras},
-	"rbd":           {func() *ocf.Agent { return rbd.Agent(nil) }, rbdExtras},
+	"rbd":           {func() *ocf.Agent { return rbd.New(nil) }, rbdExtras},
 	"o2cb":          {o2cb.New, o2cbExtras},
 	"HostHeartbeat": {hostheartbeat.New, hostHeartbeatExtras},
 }

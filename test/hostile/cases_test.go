@@ -129,7 +129,7 @@ func binaries(binDir string) []binary {
 	return []binary{
 		{name: "VirtualDomain", kind: "ocf", ocf: virtualdomain.New(nil),
 			baseline: map[string]string{"config": fixtureDir + "/vm.xml"}},
-		{name: "rbd", kind: "ocf", ocf: rbd.Agent(nil),
+		{name: "rbd", kind: "ocf", ocf: rbd.New(nil),
 			baseline: map[string]string{"name": "hostile", "pool": "rbd", "cephconf": fixtureDir + "/ceph.conf"}},
 		{name: "o2cb", kind: "ocf", ocf: o2cb.New(),
 			baseline: map[string]string{"cluster_conf": fixtureDir + "/cluster.conf", "corosync_conf": fixtureDir + "/corosync.conf"}},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/libvirtguests"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
 func runCommand() *cli.Command {
@@ -108,7 +108,7 @@ func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) 
 		},
 		SelfFence:    fence,
 		Addrs:        radosbackend.Addrs(backends),
-		SetAttribute: setAttribute,
+		SetAttribute: hostcmd.SetNodeAttribute, // attrd's IPC has no Go client: the daemon forks (monitors never do)
 		Log:          log,
 		BootID:       bootID(),
 	}
@@ -180,20 +180,4 @@ func bootID() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
-}
-
-// setAttribute sets a transient node attribute through attrd. The daemon
-// may fork (monitors never do): attrd's IPC has no Go client.
-func setAttribute(ctx context.Context, name, value string) error {
-	tool := "/usr/sbin/attrd_updater"
-	if _, err := os.Stat(tool); err != nil {
-		if tool, err = exec.LookPath("attrd_updater"); err != nil {
-			return err
-		}
-	}
-	out, err := exec.CommandContext(ctx, tool, "-n", name, "-U", value).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("attrd_updater: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	return nil
 }

@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
-// MaxCIBSize bounds what ParseCIB and ApplyCrmMon read. A CIB of a few
-// hundred resources is well under a megabyte.
-const MaxCIBSize = 64 << 20
+// MaxCIBSize bounds what ParseCIB and ApplyCrmMon read: as much as cibadmin and
+// crm_mon may print.
+const MaxCIBSize = hostcmd.MaxCIB
 
 // Placement strategies Pacemaker knows; anything else means "default".
 var strategies = map[string]bool{"default": true, "utilization": true, "minimal": true, "balanced": true}

@@ -144,8 +144,8 @@ func DeleteUtilization(ctx context.Context, resource, name string) error {
 	return err
 }
 
-// MaxCIB bounds a CIB and crm_mon's XML. A CIB of a few hundred guests with their
-// operation history is a few megabytes.
+// MaxCIB bounds a CIB and crm_mon's XML. A CIB of a few hundred resources is well under
+// a megabyte.
 const MaxCIB = 64 << 20
 
 // CIB is the cluster's configuration, or a part of it (scope: "" for all, "configuration",

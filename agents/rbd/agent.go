@@ -69,8 +69,8 @@ type agent struct {
 	unusable error
 }
 
-// New returns ocf:kvmha:rbd wired to the host and, when openCeph is not nil, Ceph (see
-// ExecCephTwin for a build without it).
+// New returns ocf:kvmha:rbd wired to the host and, when openCeph is not nil, Ceph (a
+// build without it hands the actions NeedsCeph names to its Ceph-linked twin).
 func New(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(productionDeps(openCeph)) }
 
 // newAgent returns the agent on d.

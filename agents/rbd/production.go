@@ -12,7 +12,6 @@ import (
 	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
-	"github.com/kvmha/kvmha/internal/twin"
 )
 
 // productionDeps is this host.
@@ -39,16 +38,6 @@ func productionDeps(openCeph cephapi.OpenFunc) deps {
 var errNoCeph = ocf.Errorf(ocf.ErrInstalled, "this build of the agent has no Ceph support (build it with make build)")
 
 func cephNotBuiltIn(context.Context, cephapi.Access) (cephapi.Session, error) { return nil, errNoCeph }
-
-// ExecCephTwin replaces the process with the agent's Ceph-linked twin (image,
-// embedded by make build) when the action needs Ceph: start only. It returns
-// when the action does not, when there is no twin, or when exec failed; a
-// start then fails saying this build has no Ceph support.
-func ExecCephTwin(args, environ []string, image []byte) {
-	if len(args) >= 2 && args[1] == "start" && len(image) > 0 {
-		_ = twin.Exec("rbd-ceph", image, args, environ) // returns only on failure
-	}
-}
 
 // runNBD runs "rbd-nbd map ...": the parent exits once its daemon has
 // connected the device; the daemon (a child of the parent, reparented)

@@ -13,8 +13,8 @@ import (
 
 // New returns ocf:kvmha:VirtualDomain wired to the real libvirtd, process
 // table and, when openCeph is not nil, Ceph. Without it, actions that need
-// Ceph fail with OCF_ERR_INSTALLED (ExecCephCompanion normally runs them in
-// the embedded twin that has it).
+// Ceph fail with OCF_ERR_INSTALLED (normally the static build hands the
+// actions NeedsCeph names to its Ceph-linked twin).
 func New(openCeph cephapi.OpenFunc) *ocf.Agent { return newAgent(productionDeps(openCeph)) }
 
 // productionDeps is this host.

@@ -1,10 +1,9 @@
 // Command VirtualDomain is the OCF resource agent ocf:kvmha:VirtualDomain.
 //
-// make build produces one self-contained file in two layers: this command
-// built with -tags kvmha_ceph (links go-ceph), embedded into the same command
-// built without cgo and with -tags kvmha_embed. The outer, static layer
-// answers monitors in a few milliseconds; start and depth-20 monitors exec
-// the embedded twin (see virtualdomain.ExecCephCompanion).
+// make build produces one self-contained file in two layers (internal/twin
+// says how and why): start and depth-20 monitors run in the embedded
+// Ceph-linked twin (virtualdomain.NeedsCeph), everything else in the
+// static build.
 package main
 
 import (
@@ -12,11 +11,17 @@ import (
 
 	"github.com/kvmha/kvmha/agents/virtualdomain"
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/twin"
 )
 
 func main() {
 	if cephOpen == nil {
-		virtualdomain.ExecCephCompanion(os.Args, os.Environ(), cephTwin)
+		twin.Dispatch(twin.Twin{
+			Name:     "VirtualDomain-ceph",
+			Image:    cephTwin,
+			Needs:    virtualdomain.NeedsCeph,
+			Override: "KVMHA_VIRTUALDOMAIN_CEPH",
+		}, os.Args, os.Environ())
 	}
 	ocf.Run(virtualdomain.New(cephOpen))
 }

@@ -1,10 +1,9 @@
 // Command rbd is the OCF resource agent ocf:kvmha:rbd.
 //
-// make build produces one self-contained file in two layers: this command
-// built with -tags kvmha_ceph (links go-ceph), embedded into the same command
-// built without cgo and with -tags kvmha_embed. The outer, static layer runs
-// monitor and stop without loading librados; start execs the embedded twin
-// (see rbd.ExecCephTwin and package twin).
+// make build produces one self-contained file in two layers (internal/twin
+// says how and why): start runs in the embedded Ceph-linked twin
+// (rbd.NeedsCeph); monitor and stop run in the static build and never load
+// librados.
 package main
 
 import (
@@ -12,11 +11,12 @@ import (
 
 	"github.com/kvmha/kvmha/agents/rbd"
 	"github.com/kvmha/kvmha/internal/ocf"
+	"github.com/kvmha/kvmha/internal/twin"
 )
 
 func main() {
 	if cephOpen == nil {
-		rbd.ExecCephTwin(os.Args, os.Environ(), cephTwin)
+		twin.Dispatch(twin.Twin{Name: "rbd-ceph", Image: cephTwin, Needs: rbd.NeedsCeph}, os.Args, os.Environ())
 	}
 	ocf.Run(rbd.New(cephOpen))
 }

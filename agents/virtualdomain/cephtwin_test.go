@@ -22,7 +22,19 @@ func TestNeedsCeph(t *testing.T) {
 		{[]string{"VirtualDomain", "meta-data"}, nil, false},
 		{[]string{"VirtualDomain"}, nil, false},
 	} {
-		if got := needsCeph(tc.args, tc.env); got != tc.want {
+		action := ""
+		if len(tc.args) >= 2 {
+			action = tc.args[1]
+		}
+		getenv := func(key string) string {
+			for _, kv := range tc.env {
+				if k, v, _ := strings.Cut(kv, "="); k == key {
+					return v
+				}
+			}
+			return ""
+		}
+		if got := NeedsCeph(action, getenv); got != tc.want {
 			t.Errorf("%v %v: %v", tc.args, tc.env, got)
 		}
 	}

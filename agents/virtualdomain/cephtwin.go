@@ -1,0 +1,21 @@
+package virtualdomain
+
+import "strings"
+
+// NeedsCeph says which actions the static build hands to the agent's
+// Ceph-linked twin (internal/twin.Dispatch; the package says why): those
+// that check RBD images, start and the depth-20 monitor. getenv reads the
+// invocation's environment.
+func NeedsCeph(action string, getenv func(string) string) bool {
+	switch action {
+	case "start":
+		return true
+	case "monitor", "status":
+		level := getenv("OCF_CHECK_LEVEL")
+		if level == "" {
+			level = getenv("OCF_RESKEY_OCF_CHECK_LEVEL")
+		}
+		return strings.TrimSpace(level) == "20"
+	}
+	return false
+}

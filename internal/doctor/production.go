@@ -1,19 +1,17 @@
 package doctor
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
-	"os/exec"
-	"strings"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
-
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -69,20 +67,13 @@ func (c cephConn) ImageFeatures(ctx context.Context, pool, namespace, image stri
 // node, or the host name), which has no Go client and no file that holds
 // the answer.
 func crmNodeName(ctx context.Context) (string, error) {
-	tool := Root("/").lookPath("crm_node")
-	if tool == "" {
+	name, err := hostcmd.NodeName(ctx)
+	switch {
+	case errors.Is(err, hostcmd.ErrNotInstalled):
 		return "", ErrNoPacemaker
-	}
-	var out, errOut bytes.Buffer
-	cmd := exec.CommandContext(ctx, tool, "-n")
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	cmd.WaitDelay = time.Second
-	if err := cmd.Run(); err != nil {
-		msg, _, _ := strings.Cut(strings.TrimSpace(errOut.String()), "\n")
-		return "", fmt.Errorf("crm_node -n: %v: %s", err, agentlog.Clip(msg))
-	}
-	name := strings.TrimSpace(out.String())
-	if !heartbeat.ValidNodeName(name) {
+	case err != nil:
+		return "", err
+	case !heartbeat.ValidNodeName(name):
 		return "", fmt.Errorf("crm_node -n printed %q", agentlog.Clip(name))
 	}
 	return name, nil

@@ -36,9 +36,9 @@ all: build
 
 # Agents that need Ceph for a few actions only are built as one self-contained file in two
 # layers: the command built with -tags kvmha_ceph (links go-ceph) is embedded into the same
-# command built static without cgo, which execs it from memory for those actions; monitors
-# never pay librados' 15-50 ms load (internal/twin). Everything else is built plainly; netgo
-# and osusergo keep the pure-Go binaries static too.
+# command built static without cgo, which execs it from memory for those actions, so monitors
+# never load librados (internal/twin says why). Everything else is built plainly; netgo and
+# osusergo keep the pure-Go binaries static too.
 TWIN_BINS  := $(filter VirtualDomain rbd,$(BINARIES))
 PLAIN_BINS := $(filter-out $(TWIN_BINS),$(BINARIES))
 

@@ -3,9 +3,10 @@ package virtualdomain
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
 func readFile(path string) (string, error) {
@@ -13,7 +14,7 @@ func readFile(path string) (string, error) {
 	return string(b), err
 }
 
-func lookPathCsync2() (string, error) { return exec.LookPath("csync2") }
+func lookPathCsync2() (string, error) { return hostcmd.Lookup("csync2") }
 
 // record reads this node's record of a resource instance.
 func (h *harness) record(instance string) (domainRecord, bool) {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/files"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -109,7 +109,7 @@ func (v *vd) validateSettings(ctx context.Context, req *ocf.Request, s settings)
 		req.Log.Warnf("%v", err)
 	}
 	if starting && s.syncConfig {
-		if _, err := exec.LookPath("csync2"); err != nil {
+		if _, err := hostcmd.Lookup("csync2"); err != nil {
 			return ocf.Errorf(ocf.ErrInstalled, "%s: needs csync2, which is not installed", pSyncConfigOnStop)
 		}
 	}
@@ -188,13 +188,14 @@ func checkSnapshotDir(ctx context.Context, dir string) error {
 }
 
 // checkMonitorScripts: every program monitor_scripts names exists and can
-// be run (a name without a slash is looked up in PATH, as exec does).
+// be run (a name without a slash is looked up as runCommand will: in PATH,
+// then in the system folders).
 func checkMonitorScripts(ctx context.Context, scripts []string) error {
 	for _, script := range scripts {
 		shown := agentlog.Clip(script)
 		if !strings.Contains(script, "/") {
-			if _, err := exec.LookPath(script); err != nil {
-				return ocf.Errorf(ocf.ErrInstalled, "%s: program %s is not in PATH", pMonitorScripts, shown)
+			if _, err := hostcmd.Lookup(script); err != nil {
+				return ocf.Errorf(ocf.ErrInstalled, "%s: program %s is not in PATH nor in the system folders", pMonitorScripts, shown)
 			}
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -23,7 +24,7 @@ const (
 // ones holds the image; locks of blocklisted clients are broken on the
 // way. A client still there when the wait ends is named in the refusal.
 func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings, sess cephapi.Session) error {
-	waitUntil := time.Now().Add(min(maxHolderWait, remaining(ctx)-mapReserve))
+	waitUntil := time.Now().Add(min(maxHolderWait, deadline.Remaining(ctx)-mapReserve))
 	announced := false
 	for {
 		hs, err := sess.Holders(ctx, s.image())
@@ -60,7 +61,7 @@ func (a *agent) refuseHolders(ctx context.Context, req *ocf.Request, s settings,
 				s.spec.ImageSpec(), describeHolders(live), time.Until(waitUntil).Round(time.Second))
 			announced = true
 		}
-		if err := sleep(ctx, a.holderRecheck); err != nil {
+		if err := deadline.Sleep(ctx, a.holderRecheck); err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "%s is in use by %s; refusing to map it (exclusive=true)",
 				s.spec.ImageSpec(), describeHolders(live))
 		}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -45,7 +46,7 @@ func (a *agent) mapKRBD(ctx context.Context, req *ocf.Request, s settings, sess 
 	}
 	if !krbd.HasOption(opts, "mount_timeout") {
 		// The kernel waits this long for the monitors (60 s by default).
-		opts = append(opts, "mount_timeout="+strconv.Itoa(seconds(remaining(ctx)-kernelReserve)))
+		opts = append(opts, "mount_timeout="+strconv.Itoa(seconds(deadline.Remaining(ctx)-kernelReserve)))
 	}
 	mreq := krbd.MapRequest{Monitors: list, User: s.user, Secret: secret, Spec: s.spec, Options: opts}
 	req.Log.Infof("mapping %s with the kernel rbd driver: %s", s.describe(), mreq)

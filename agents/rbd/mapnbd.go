@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/kvmha/kvmha/agents/rbd/cephapi"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -39,7 +40,7 @@ func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess c
 		if len(ms) > 1 {
 			return mapping{}, ocf.Errorf(ocf.ErrGeneric, "rbd-nbd serves %s on %d devices", s.spec, len(ms))
 		}
-		if err := sleep(ctx, a.poll); err != nil {
+		if err := deadline.Sleep(ctx, a.poll); err != nil {
 			return mapping{}, ocf.Errorf(ocf.ErrGeneric, "rbd-nbd map %s succeeded, but no nbd device is served by it", s.spec)
 		}
 	}

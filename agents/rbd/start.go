@@ -118,14 +118,6 @@ func (a *agent) connect(ctx context.Context, req *ocf.Request, s settings, key k
 	return nil, ocf.Errorf(ocf.ErrGeneric, "connecting to Ceph as client.%s: %s", s.user, req.Redact(err.Error()))
 }
 
-// remaining is the time left before ctx's deadline (a minute without one).
-func remaining(ctx context.Context) time.Duration {
-	if d, ok := ctx.Deadline(); ok {
-		return time.Until(d)
-	}
-	return time.Minute
-}
-
 // seconds turns a duration into whole seconds for a kernel or rbd-nbd
 // option: at least 1.
 func seconds(d time.Duration) int {
@@ -133,16 +125,4 @@ func seconds(d time.Duration) int {
 		return 1
 	}
 	return int(d / time.Second)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/krbd"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -136,7 +137,7 @@ func (a *agent) unmapNBD(ctx context.Context, req *ocf.Request, s settings, m ma
 			_ = a.signal(pid, syscall.SIGKILL)
 			killed = true
 		}
-		if err := sleep(ctx, a.poll); err != nil {
+		if err := deadline.Sleep(ctx, a.poll); err != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "rbd-nbd (pid %d) did not disconnect %s from %s in time",
 				pid, s.describe(), m)
 		}

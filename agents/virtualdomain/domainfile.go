@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -24,7 +25,7 @@ const maxFileWait = 5 * time.Second
 
 // fileWait is how long a read of a parameter's file may take within ctx.
 func fileWait(ctx context.Context) time.Duration {
-	return min(maxFileWait, remaining(ctx)/4)
+	return min(maxFileWait, deadline.Remaining(ctx)/4)
 }
 
 // domainFile is the domain XML of the resource as read from its config file.

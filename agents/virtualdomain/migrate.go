@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -72,7 +73,7 @@ func (v *vd) prepareTarget(ctx context.Context, req *ocf.Request, s settings, pl
 	if !s.startResources && !needSecrets {
 		return nil
 	}
-	dctx, cancel := context.WithTimeout(ctx, remaining(ctx)/4)
+	dctx, cancel := context.WithTimeout(ctx, deadline.Remaining(ctx)/4)
 	remote, err := v.dialHypervisor(dctx, plan.destURI)
 	cancel()
 	if err != nil {

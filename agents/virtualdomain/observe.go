@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -123,21 +124,9 @@ func (v *vd) observeSettled(ctx context.Context, h hypervisor, t target) (observ
 		if err != nil || !obs.found || obs.info.State != libvirt.StateNoState {
 			return obs, err
 		}
-		if !sleep(ctx, v.poll) {
+		if deadline.Sleep(ctx, v.poll) != nil {
 			return obs, nil
 		}
-	}
-}
-
-// sleep waits d or until ctx ends; it reports whether the full time passed.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
@@ -152,16 +141,8 @@ func earlier(ctx context.Context, reserve time.Duration) (context.Context, conte
 	return context.WithDeadline(ctx, deadline.Add(-reserve))
 }
 
-// remaining is the time left before ctx's deadline (a day without one).
-func remaining(ctx context.Context) time.Duration {
-	if deadline, ok := ctx.Deadline(); ok {
-		return time.Until(deadline)
-	}
-	return 24 * time.Hour
-}
-
 // reserveFor picks how much of what is left to hold back for a fallback:
 // a quarter, between min and max.
 func reserveFor(ctx context.Context, lo, hi time.Duration) time.Duration {
-	return min(max(remaining(ctx)/4, lo), hi)
+	return min(max(deadline.Remaining(ctx)/4, lo), hi)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -69,7 +70,7 @@ func (v *vd) checkRBDSafety(ctx context.Context, req *ocf.Request, s settings, h
 			req.Log.Warnf("%s; waiting up to %s for it to go away", blocking[0], maxHolderWait)
 			announced = true
 		}
-		if !sleep(waitCtx, holderRecheck) {
+		if deadline.Sleep(waitCtx, holderRecheck) != nil {
 			// The first holder leads: Pacemaker keeps 128 bytes of the reason.
 			return ocf.Errorf(ocf.ErrGeneric, "%s; refusing to start domain %s", strings.Join(blocking, "; "), cfg.Name)
 		}

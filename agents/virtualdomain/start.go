@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
@@ -152,7 +153,7 @@ func (v *vd) waitRunning(ctx context.Context, req *ocf.Request, s settings, h hy
 		default:
 			last = errors.New("state " + obs.info.State.String())
 		}
-		if !sleep(ctx, v.poll) {
+		if deadline.Sleep(ctx, v.poll) != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "domain %s is not running yet: %v", t.name, last)
 		}
 	}

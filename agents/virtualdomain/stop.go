@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -105,7 +106,7 @@ func (v *vd) stopTargets(ctx context.Context, req *ocf.Request, s settings, targ
 	for i, t := range targets {
 		tctx, cancel := ctx, context.CancelFunc(func() {})
 		if left := len(targets) - i; left > 1 {
-			tctx, cancel = context.WithTimeout(ctx, remaining(ctx)/time.Duration(left))
+			tctx, cancel = context.WithTimeout(ctx, deadline.Remaining(ctx)/time.Duration(left))
 		}
 		err := v.stopDomain(tctx, req, s, t)
 		cancel()
@@ -188,7 +189,7 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 
 // redial connects again, leaving half the remaining time for what follows.
 func (v *vd) redial(ctx context.Context, uri string) (hypervisor, error) {
-	dctx, cancel := earlier(ctx, remaining(ctx)/2)
+	dctx, cancel := earlier(ctx, deadline.Remaining(ctx)/2)
 	defer cancel()
 	return v.dialHypervisor(dctx, uri)
 }
@@ -206,7 +207,7 @@ func (v *vd) waitUntilStopped(ctx context.Context, h hypervisor, t target) (bool
 		if obs.stopped() {
 			return true, nil
 		}
-		if !sleep(ctx, v.poll) {
+		if deadline.Sleep(ctx, v.poll) != nil {
 			return false, nil
 		}
 	}
@@ -241,7 +242,7 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 		// libvirt gives up on a qemu that resists SIGKILL for a while
 		// ("Device or resource busy"); try again while time is left.
 		req.Log.Warnf("destroy of domain %s failed: %v", t.name, err)
-		if !sleep(ctx, v.poll) {
+		if deadline.Sleep(ctx, v.poll) != nil {
 			return ocf.Errorf(ocf.ErrGeneric, "forced stop of domain %s failed: %v", t.name, err)
 		}
 	}
@@ -280,14 +281,14 @@ func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request,
 			req.Log.Infof("libvirtd answers again")
 			return v.stopConnected(ctx, graceful, req, s, h, t)
 		}
-		sleep(graceful, v.poll)
+		deadline.Sleep(graceful, v.poll)
 	}
 }
 
 // terminateQemu signals the domain's qemu processes: SIGTERM, then SIGKILL
 // half way to the deadline. It succeeds once none is left.
 func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids []int) error {
-	termPhase, cancel := earlier(ctx, remaining(ctx)/2)
+	termPhase, cancel := earlier(ctx, deadline.Remaining(ctx)/2)
 	defer cancel()
 	for _, kill := range []bool{false, true} {
 		phase := termPhase
@@ -309,7 +310,7 @@ func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids
 			if err == nil {
 				pids = left
 			}
-			if !sleep(phase, v.poll) {
+			if deadline.Sleep(phase, v.poll) != nil {
 				break
 			}
 		}

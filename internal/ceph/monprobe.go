@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // librados reports a cluster it cannot reach only as a timeout, after
@@ -178,7 +180,7 @@ func (c *Conn) probeMonHost(ctx context.Context) ([]MonProbe, error) {
 		if len(probes) == 0 || slices.ContainsFunc(probes, func(p MonProbe) bool { return p.Err == nil }) {
 			return probes, nil
 		}
-		if time.Now().After(patient) || !slices.ContainsFunc(probes, mayRecover) || !sleepCtx(ctx, monProbeRetry) {
+		if time.Now().After(patient) || !slices.ContainsFunc(probes, mayRecover) || deadline.Sleep(ctx, monProbeRetry) != nil {
 			return probes, &MonitorsUnreachableError{Probes: probes}
 		}
 	}
@@ -206,17 +208,6 @@ func monProbePatience(ctx context.Context) time.Duration {
 func mayRecover(p MonProbe) bool {
 	return !errors.Is(p.Err, syscall.ENETUNREACH) && !errors.Is(p.Err, syscall.EHOSTUNREACH) &&
 		!errors.Is(p.Err, syscall.EADDRNOTAVAIL)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 // accepting lists the probed addresses that accepted, for the message of a

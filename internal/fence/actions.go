@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // outcome is what an action produced: stdout lines, an error to log, the code.
@@ -19,21 +21,6 @@ func fail(format string, args ...any) outcome {
 }
 
 func ok(lines ...string) outcome { return outcome{code: ExitOK, out: lines} }
-
-// sleepCtx sleeps d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // perform runs a validated action. It runs in its own goroutine.
 func (a *Agent) perform(ctx context.Context, r *Request) outcome {
@@ -73,7 +60,7 @@ func (a *Agent) delay(ctx context.Context, r *Request) error {
 		return nil
 	}
 	r.Log.Infof("delay %s before %s", d, r.Action)
-	return sleepCtx(ctx, d)
+	return deadline.Sleep(ctx, d)
 }
 
 func (a *Agent) doStatus(ctx context.Context, r *Request) outcome {
@@ -123,7 +110,7 @@ func (a *Agent) setPower(ctx context.Context, r *Request, want Power) error {
 	if err := fn(ctx, r); err != nil {
 		return fmt.Errorf("power %s of plug %q: %v", want, r.Plug, err)
 	}
-	if err := sleepCtx(ctx, r.Values.Duration(OptPowerWait)); err != nil {
+	if err := deadline.Sleep(ctx, r.Values.Duration(OptPowerWait)); err != nil {
 		return fmt.Errorf("interrupted after power %s of plug %q: %v", want, r.Plug, err)
 	}
 	if a.Status == nil {
@@ -145,7 +132,7 @@ func (a *Agent) setPower(ctx context.Context, r *Request, want Power) error {
 		default:
 			r.Log.Debugf("plug %q is %s, waiting for %s", r.Plug, cur, want)
 		}
-		if sleepCtx(wait, interval) != nil {
+		if deadline.Sleep(wait, interval) != nil {
 			return fmt.Errorf("timed out waiting for plug %q to power %s", r.Plug, strings.ToUpper(want.String()))
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // fakeDevice is an in-memory power switch driven by the test agent.
@@ -60,7 +62,7 @@ func (d *fakeDevice) set(ctx context.Context, r *Request, p Power) error {
 		select {} // a broken device library that ignores its context
 	}
 	if ct > 0 {
-		if err := sleepCtx(ctx, ct); err != nil {
+		if err := deadline.Sleep(ctx, ct); err != nil {
 			return err
 		}
 	}

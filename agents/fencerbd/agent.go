@@ -156,7 +156,7 @@ func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, erro
 	if len(s.heartbeat) > 0 {
 		hosts, errs := f.heartbeatHosts(ctx, s)
 		if len(errs) > 0 && len(errs) == len(s.heartbeat) && len(names) == 0 {
-			return nil, fmt.Errorf("listing the heartbeat backends: %s", joinErrs(errs))
+			return nil, fmt.Errorf("listing the heartbeat backends: %s", agentlog.JoinErrors(errs...))
 		}
 		for _, e := range errs {
 			r.Log.Warnf("listing the heartbeat backends: %v", e)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
@@ -85,9 +86,9 @@ func (f *fencer) readRecord(ctx context.Context, r *fence.Request, s settings, n
 			node, time.Since(start).Round(time.Millisecond), rec.Incarnation, rec.Seq, rec.State, rec.Addrs)
 		return rec, nil
 	case len(errs) > 0 && rctx.Err() != nil && ctx.Err() == nil:
-		return nil, fmt.Errorf("no answer within %s (%s)", wait, joinErrs(errs))
+		return nil, fmt.Errorf("no answer within %s (%s)", wait, agentlog.JoinErrors(errs...))
 	case len(errs) > 0:
-		return nil, fmt.Errorf("%s", joinErrs(errs))
+		return nil, fmt.Errorf("%s", agentlog.JoinErrors(errs...))
 	}
 	return nil, nil
 }
@@ -105,15 +106,6 @@ func (f *fencer) heartbeatHosts(ctx context.Context, s settings) (hosts []string
 	hctx, cancel := context.WithTimeout(ctx, f.recordWaitWithin(ctx))
 	defer cancel()
 	return (&heartbeat.Fencer{Backends: bs}).Hosts(hctx)
-}
-
-// joinErrs puts errors on one line, for one-line messages.
-func joinErrs(errs []error) string {
-	s := make([]string, len(errs))
-	for i, e := range errs {
-		s[i] = strings.ReplaceAll(e.Error(), "\n", "; ")
-	}
-	return strings.Join(s, "; ")
 }
 
 // backendList names the heartbeat backends, for messages.

@@ -172,8 +172,7 @@ func (a *Agent) newRequestLogger(env *Env, stderr io.Writer, stderrMu *sync.Mute
 // handler under the action's deadline.
 func (a *Agent) dispatch(req *Request, spec actionSpec, start time.Time) error {
 	if err := a.Check(); err != nil {
-		return Errorf(ErrGeneric, "agent %s is declared incorrectly: %s", a.Name,
-			strings.ReplaceAll(err.Error(), "\n", "; "))
+		return Errorf(ErrGeneric, "agent %s is declared incorrectly: %s", a.Name, agentlog.JoinErrors(err))
 	}
 	if !a.implemented(spec) {
 		return Errorf(ErrUnimplemented, "%s: action not supported by %s", spec.name, a.Name)

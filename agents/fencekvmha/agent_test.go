@@ -10,20 +10,21 @@ import (
 
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 )
 
 // lab is two in-memory backends and the views the agent gets of them.
 type lab struct {
-	stores map[string]*heartbeat.MemoryStore
-	views  map[string]*heartbeat.MemoryView
+	stores map[string]*heartbeattest.MemoryStore
+	views  map[string]*heartbeattest.MemoryView
 }
 
 const backends = "file:///a file:///b"
 
 func newLab() *lab {
-	l := &lab{stores: map[string]*heartbeat.MemoryStore{}, views: map[string]*heartbeat.MemoryView{}}
+	l := &lab{stores: map[string]*heartbeattest.MemoryStore{}, views: map[string]*heartbeattest.MemoryView{}}
 	for _, u := range strings.Fields(backends) {
-		l.stores[u] = heartbeat.NewMemoryStore(u)
+		l.stores[u] = heartbeattest.NewMemoryStore(u)
 		l.views[u] = l.stores[u].View()
 	}
 	return l
@@ -161,11 +162,11 @@ func TestListAndMonitor(t *testing.T) {
 	if code, _, _ := l.run(t, "action=monitor"); code != 0 {
 		t.Fatal("monitor")
 	}
-	l.views["file:///a"].Fail(errors.New("down"), heartbeat.OpHosts)
+	l.views["file:///a"].Fail(errors.New("down"), heartbeattest.OpHosts)
 	if code, _, errs := l.run(t, "action=monitor"); code != 0 || !strings.Contains(errs, "down") {
 		t.Fatalf("monitor with 1 of 2 (a quorum): %d %s", code, errs)
 	}
-	l.views["file:///b"].Fail(errors.New("down"), heartbeat.OpHosts)
+	l.views["file:///b"].Fail(errors.New("down"), heartbeattest.OpHosts)
 	if code, _, _ := l.run(t, "action=monitor"); code != 1 {
 		t.Fatal("monitor with none")
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 )
 
 // hbLab is a fake cluster plus in-memory heartbeat backends: file:///hb
@@ -20,29 +21,29 @@ import (
 type hbLab struct {
 	c      *fakeCluster
 	mu     sync.Mutex
-	stores map[string]*heartbeat.MemoryStore
-	views  map[string]*heartbeat.MemoryView
+	stores map[string]*heartbeattest.MemoryStore
+	views  map[string]*heartbeattest.MemoryView
 	self   []netip.Addr
 }
 
 func newHBLab() *hbLab {
-	return &hbLab{c: newFakeCluster(), stores: map[string]*heartbeat.MemoryStore{}, views: map[string]*heartbeat.MemoryView{},
+	return &hbLab{c: newFakeCluster(), stores: map[string]*heartbeattest.MemoryStore{}, views: map[string]*heartbeattest.MemoryView{},
 		self: []netip.Addr{netip.MustParseAddr("10.0.0.99"), netip.MustParseAddr("127.0.0.1")}}
 }
 
 // view returns the view fence_rbd gets of uri's store (one per lab, so
 // faults set on it apply to the next run).
-func (l *hbLab) view(uri string) *heartbeat.MemoryView {
+func (l *hbLab) view(uri string) *heartbeattest.MemoryView {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.views[uri] == nil {
-		l.stores[uri] = heartbeat.NewMemoryStore(uri)
+		l.stores[uri] = heartbeattest.NewMemoryStore(uri)
 		l.views[uri] = l.stores[uri].View()
 	}
 	return l.views[uri]
 }
 
-func (l *hbLab) store(uri string) *heartbeat.MemoryStore {
+func (l *hbLab) store(uri string) *heartbeattest.MemoryStore {
 	l.view(uri)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -107,7 +108,7 @@ func TestRecordOnlyTargetIsFencedAndUnfenced(t *testing.T) {
 	}
 	// Unfencing runs on the node itself, whose blocklisted address cannot
 	// read the heartbeat: what fence_rbd recorded is enough.
-	l.view("file:///hb").Fail(errBoom, heartbeat.OpReadRecord)
+	l.view("file:///hb").Fail(errBoom, heartbeattest.OpReadRecord)
 	code, out, errs = l.run(t, opts+"on")
 	if code != 0 || !strings.Contains(out, "Success: Powered ON") {
 		t.Fatalf("on without the heartbeat: %d %q %s", code, out, errs)
@@ -154,8 +155,8 @@ func TestRecordReadFailure(t *testing.T) {
 		fault func(l *hbLab)
 		want  string // in the warning or error
 	}{
-		{"error", func(l *hbLab) { l.view("file:///hb").Fail(errBoom, heartbeat.OpReadRecord) }, "boom"},
-		{"hang", func(l *hbLab) { l.view("file:///hb").Hang(true, heartbeat.OpReadRecord) }, "no answer within 300ms"},
+		{"error", func(l *hbLab) { l.view("file:///hb").Fail(errBoom, heartbeattest.OpReadRecord) }, "boom"},
+		{"hang", func(l *hbLab) { l.view("file:///hb").Hang(true, heartbeattest.OpReadRecord) }, "no answer within 300ms"},
 		{"damaged", func(l *hbLab) {
 			data := frame(t, "node2", 1, "10.0.2.22:0/1")
 			data[len(data)-2] ^= 0xff
@@ -263,7 +264,7 @@ func TestListWithHeartbeat(t *testing.T) {
 		t.Fatalf("list-status: %d %q %s", code, out, errs)
 	}
 	// A backend that cannot be listed costs a warning, not the list.
-	l.view("file:///hb").Fail(errBoom, heartbeat.OpHosts)
+	l.view("file:///hb").Fail(errBoom, heartbeattest.OpHosts)
 	if code, out, errs := l.run(t, opts+"list"); code != 0 || out != "node1,\nnode2,\nnode3,\nnode4,\n" || !strings.Contains(errs, "boom") {
 		t.Fatalf("list with a failing backend: %d %q %s", code, out, errs)
 	}

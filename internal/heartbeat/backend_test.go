@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func TestQuorum(t *testing.T) {
@@ -16,106 +15,6 @@ func TestQuorum(t *testing.T) {
 		if q, s := Quorum(n), StaleNeeded(n); q != want[0] || s != want[1] {
 			t.Errorf("n=%d: quorum %d stale %d, want %v", n, q, s, want)
 		}
-	}
-}
-
-func TestGuardAbandonsHungCalls(t *testing.T) {
-	v := NewMemoryStore("mem://a").View()
-	release := make(chan struct{})
-	// A hang that outlives its context, like a read blocked in D state.
-	g := Guard(&blockingBackend{Backend: v, release: release})
-	for i := 0; i < maxInFlight; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
-		start := time.Now()
-		if _, err := g.ReadRecord(ctx, "n"); !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("call %d: %v", i, err)
-		}
-		cancel()
-		if time.Since(start) > time.Second {
-			t.Fatal("the guard did not return at the deadline")
-		}
-	}
-	if _, err := g.Hosts(context.Background()); !errors.Is(err, ErrBusy) {
-		t.Fatalf("with %d calls hung: %v, want busy", maxInFlight, err)
-	}
-	if g.Close() != nil {
-		t.Fatal("close")
-	}
-	close(release)
-	waitUntil(t, time.Second, func() bool { _, err := g.Hosts(context.Background()); return err == nil })
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := g.WriteRecord(ctx, "n", nil); !errors.Is(err, context.Canceled) {
-		t.Fatalf("cancelled context: %v", err)
-	}
-	if g.URI() != "mem://a" || g.Close() != nil {
-		t.Fatal("uri/close")
-	}
-}
-
-// blockingBackend blocks ReadRecord until release closes, ignoring ctx.
-type blockingBackend struct {
-	Backend
-	release chan struct{}
-}
-
-func (b *blockingBackend) ReadRecord(context.Context, string) ([]byte, error) {
-	<-b.release
-	return nil, ErrNotFound
-}
-
-type panicBackend struct{ Backend }
-
-func (panicBackend) Hosts(context.Context) ([]string, error) { panic("boom") }
-
-func TestGuardRecoversPanics(t *testing.T) {
-	g := Guard(panicBackend{NewMemoryStore("m").View()})
-	if _, err := g.Hosts(context.Background()); err == nil || !strings.Contains(err.Error(), "boom") {
-		t.Fatalf("%v", err)
-	}
-}
-
-func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in time")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func TestReadOf(t *testing.T) {
-	ctx := context.Background()
-	store := NewMemoryStore("m")
-	v := store.View()
-	if _, err := ReadRecordOf(ctx, v, "node1"); !errors.Is(err, ErrNotFound) {
-		t.Fatal(err)
-	}
-	if m, err := ReadMessageOf(ctx, v, "node1"); m != nil || err != nil {
-		t.Fatal(m, err)
-	}
-	data, _ := EncodeRecord(testRecord())
-	store.PutRecord("node2", data)
-	if _, err := ReadRecordOf(ctx, v, "node2"); !errors.Is(err, ErrBadFrame) {
-		t.Fatalf("record of node1 in node2's slot: %v", err)
-	}
-	store.PutRecord("node3", make([]byte, 32))
-	if _, err := ReadRecordOf(ctx, v, "node3"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("zero slot: %v", err)
-	}
-	v.WriteMessage(ctx, "node1", make([]byte, 32))
-	if m, err := ReadMessageOf(ctx, v, "node1"); m != nil || err != nil {
-		t.Fatal(m, err)
-	}
-	v.WriteMessage(ctx, "node1", []byte("garbage-garbage-garbage"))
-	if _, err := ReadMessageOf(ctx, v, "node1"); !errors.Is(err, ErrBadFrame) {
-		t.Fatal(err)
-	}
-	v.Fail(errors.New("eio"), OpReadMessage)
-	if _, err := ReadMessageOf(ctx, v, "node1"); err == nil {
-		t.Fatal("error lost")
 	}
 }
 
@@ -171,10 +70,6 @@ func exerciseBackend(t *testing.T, b Backend) {
 		t.Fatal("wrote an oversized frame")
 	}
 	b.Close()
-}
-
-func TestMemoryBackend(t *testing.T) {
-	exerciseBackend(t, NewMemoryStore("m").View())
 }
 
 func TestFileBackend(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,4 +205,16 @@ func TestDeviceWatchdogFallbacks(t *testing.T) {
 	if err := w.Feed(); err == nil {
 		t.Fatal("fed a closed watchdog")
 	}
+}
+
+// testConfig is a valid configuration of node1 on that many backends (file:///mem0, ...),
+// the URIs the tests give their in-memory stores.
+func testConfig(t *testing.T, backends int) Config {
+	cfg := Config{Node: "node1", Interval: Duration(100 * time.Millisecond), Timeout: Duration(400 * time.Millisecond),
+		WatchdogDevice: "file:/nonexistent/%n", WatchdogTimeout: Duration(time.Second), SelfFence: SelfFenceMessage,
+		StorageAttribute: "kvmha-storage", StateDir: t.TempDir()}
+	for i := 0; i < backends; i++ {
+		cfg.Backends = append(cfg.Backends, fmt.Sprintf("file:///mem%d", i))
+	}
+	return cfg
 }

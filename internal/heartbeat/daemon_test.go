@@ -1,4 +1,4 @@
-package heartbeat
+package heartbeat_test
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 )
 
 type fakeWatchdog struct {
@@ -22,14 +25,18 @@ func (w *fakeWatchdog) Feed() error {
 	w.feeds++
 	return nil
 }
+
 func (w *fakeWatchdog) Disarm() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.disarmed = true
 	return nil
 }
+
 func (w *fakeWatchdog) Timeout() time.Duration { return time.Second }
-func (w *fakeWatchdog) String() string         { return "fake" }
+
+func (w *fakeWatchdog) String() string { return "fake" }
+
 func (w *fakeWatchdog) fed() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -46,9 +53,13 @@ func (l *testLog) add(level, format string, args ...any) {
 	defer l.mu.Unlock()
 	l.lines = append(l.lines, level+": "+fmt.Sprintf(format, args...))
 }
-func (l *testLog) Infof(f string, a ...any)  { l.add("INFO", f, a...) }
-func (l *testLog) Warnf(f string, a ...any)  { l.add("WARN", f, a...) }
+
+func (l *testLog) Infof(f string, a ...any) { l.add("INFO", f, a...) }
+
+func (l *testLog) Warnf(f string, a ...any) { l.add("WARN", f, a...) }
+
 func (l *testLog) Errorf(f string, a ...any) { l.add("ERROR", f, a...) }
+
 func (l *testLog) has(s string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -62,10 +73,10 @@ func (l *testLog) has(s string) bool {
 
 type daemonHarness struct {
 	t      *testing.T
-	cfg    Config
-	stores []*MemoryStore
-	views  []*MemoryView
-	d      *Daemon
+	cfg    heartbeat.Config
+	stores []*heartbeattest.MemoryStore
+	views  []*heartbeattest.MemoryView
+	d      *heartbeat.Daemon
 	wd     *fakeWatchdog
 	log    *testLog
 	fenced chan string
@@ -75,29 +86,19 @@ type daemonHarness struct {
 	err    error
 }
 
-func testConfig(t *testing.T, backends int) Config {
-	cfg := Config{Node: "node1", Interval: Duration(100 * time.Millisecond), Timeout: Duration(400 * time.Millisecond),
-		WatchdogDevice: "file:/nonexistent/%n", WatchdogTimeout: Duration(time.Second), SelfFence: SelfFenceMessage,
-		StorageAttribute: "kvmha-storage", StateDir: t.TempDir()}
-	for i := 0; i < backends; i++ {
-		cfg.Backends = append(cfg.Backends, fmt.Sprintf("file:///mem%d", i))
-	}
-	return cfg
-}
-
-func newDaemonHarness(t *testing.T, backends int, mutate func(*Config, *Deps)) *daemonHarness {
+func newDaemonHarness(t *testing.T, backends int, mutate func(*heartbeat.Config, *heartbeat.Deps)) *daemonHarness {
 	t.Helper()
-	h := &daemonHarness{t: t, cfg: testConfig(t, backends), wd: &fakeWatchdog{}, log: &testLog{},
+	h := &daemonHarness{t: t, cfg: heartbeat.SampleConfig(t, backends), wd: &fakeWatchdog{}, log: &testLog{},
 		fenced: make(chan string, 4), attrs: make(chan string, 100)}
-	deps := Deps{
-		OpenWatchdog: func() (Watchdog, error) { return h.wd, nil },
+	deps := heartbeat.Deps{
+		OpenWatchdog: func() (heartbeat.Watchdog, error) { return h.wd, nil },
 		SelfFence:    func(_ context.Context, cmd string) error { h.fenced <- cmd; return nil },
 		SetAttribute: func(_ context.Context, name, value string) error { h.attrs <- name + "=" + value; return nil },
 		Log:          h.log,
 		BootID:       "boot-1",
 	}
 	for i := 0; i < backends; i++ {
-		st := NewMemoryStore(h.cfg.Backends[i])
+		st := heartbeattest.NewMemoryStore(h.cfg.Backends[i])
 		h.stores = append(h.stores, st)
 		h.views = append(h.views, st.View())
 		deps.Backends = append(deps.Backends, h.views[i])
@@ -105,7 +106,7 @@ func newDaemonHarness(t *testing.T, backends int, mutate func(*Config, *Deps)) *
 	if mutate != nil {
 		mutate(&h.cfg, &deps)
 	}
-	d, err := New(h.cfg, deps)
+	d, err := heartbeat.New(h.cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,12 +138,12 @@ func (h *daemonHarness) stop() error {
 	}
 }
 
-func (h *daemonHarness) record(i int) *Record {
+func (h *daemonHarness) record(i int) *heartbeat.Record {
 	data := h.stores[i].Record("node1")
 	if data == nil {
 		return nil
 	}
-	r, err := DecodeRecord(data)
+	r, err := heartbeat.DecodeRecord(data)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -160,10 +161,10 @@ func (h *daemonHarness) waitFor(what string, cond func() bool) {
 	}
 }
 
-func (h *daemonHarness) state() *State {
-	st, err := ReadState(h.cfg.StateDir)
+func (h *daemonHarness) state() *heartbeat.State {
+	st, err := heartbeat.ReadState(h.cfg.StateDir)
 	if err != nil {
-		return &State{}
+		return &heartbeat.State{}
 	}
 	return st
 }
@@ -194,25 +195,25 @@ func TestDaemonBeatsArmsFeedsAndStopsCleanly(t *testing.T) {
 	h.waitFor("beats", func() bool { return h.record(0).Seq > first+2 && h.record(1).Seq > first+2 })
 	h.waitFor("feeding", func() bool { return h.wd.fed() > 2 })
 	r := h.record(1)
-	if r.State != StateRunning || r.WatchdogMs != 1000 || r.BackendsOK != 2 || r.Boot != "boot-1" || r.Incarnation != h.d.Incarnation() {
+	if r.State != heartbeat.StateRunning || r.WatchdogMs != 1000 || r.BackendsOK != 2 || r.Boot != "boot-1" || r.Incarnation != h.d.Incarnation() {
 		t.Fatalf("record %+v", r)
 	}
 	st := h.state()
-	if st.Phase != PhaseRunning || st.Quorum != 1 || len(st.Backends) != 2 || !st.Backends[0].OK || st.PID == 0 {
+	if st.Phase != heartbeat.PhaseRunning || st.Quorum != 1 || len(st.Backends) != 2 || !st.Backends[0].OK || st.PID == 0 {
 		t.Fatalf("state %+v", st)
 	}
 	if err := h.stop(); err != nil {
 		t.Fatal(err)
 	}
 	for i := range h.stores {
-		if r := h.record(i); r.State != StateStopped || r.WatchdogMs != 0 {
+		if r := h.record(i); r.State != heartbeat.StateStopped || r.WatchdogMs != 0 {
 			t.Fatalf("final record on %d: %+v", i, r)
 		}
 	}
 	if !h.wd.disarmed {
 		t.Fatal("watchdog not disarmed after a clean stop")
 	}
-	if st := h.state(); st.Phase != PhaseStopping || st.Healthy {
+	if st := h.state(); st.Phase != heartbeat.PhaseStopping || st.Healthy {
 		t.Fatalf("state after stop %+v", st)
 	}
 }
@@ -222,7 +223,7 @@ func TestDaemonQuorumOfTwo(t *testing.T) {
 	h.start()
 	h.waitFor("healthy", h.healthy)
 	h.waitAttr("kvmha-storage=1")
-	h.views[1].Fail(errors.New("EIO"), OpWriteRecord)
+	h.views[1].Fail(errors.New("EIO"), heartbeattest.OpWriteRecord)
 	h.waitAttr("kvmha-storage=0")
 	time.Sleep(2 * h.cfg.Timeout.D())
 	if !h.state().Healthy {
@@ -232,7 +233,7 @@ func TestDaemonQuorumOfTwo(t *testing.T) {
 		t.Fatal("the failure was not logged")
 	}
 	// Both lost: unhealthy within the timeout, and the feeding stops.
-	h.views[0].Hang(true, OpWriteRecord)
+	h.views[0].Hang(true, heartbeattest.OpWriteRecord)
 	h.waitFor("unhealthy", func() bool { return !h.state().Healthy })
 	h.waitFor("the feeding to stop", func() bool { return h.log.has("no longer feeding") })
 	fed := h.wd.fed()
@@ -259,14 +260,14 @@ func TestDaemonMajorityOfThree(t *testing.T) {
 	}
 	h.views[1].Fail(errors.New("down"))
 	h.waitFor("unhealthy with 1 of 3", func() bool { return !h.state().Healthy })
-	if err := h.stop(); !errors.Is(err, errNotClean) {
+	if err := h.stop(); !errors.Is(err, heartbeat.ErrNotClean) {
 		t.Fatalf("stop with backends down: %v", err)
 	}
 	if h.wd.disarmed {
 		t.Fatal("disarmed although two backends still say running")
 	}
 	// The backend that took "stopped" has it revoked: the watchdog stays armed.
-	if r := h.record(2); r.State != StateRunning || r.WatchdogMs == 0 {
+	if r := h.record(2); r.State != heartbeat.StateRunning || r.WatchdogMs == 0 {
 		t.Fatalf("stop not revoked: %+v", r)
 	}
 }
@@ -276,7 +277,7 @@ func TestDaemonNeverHealthyStopsWithoutArming(t *testing.T) {
 	h.views[0].Fail(errors.New("no such pool"))
 	h.start()
 	h.waitFor("a state", func() bool {
-		return h.state().Phase == PhaseStarting && len(h.state().Backends) == 1 && h.state().Backends[0].Error != ""
+		return h.state().Phase == heartbeat.PhaseStarting && len(h.state().Backends) == 1 && h.state().Backends[0].Error != ""
 	})
 	if h.state().WatchdogArmed || h.state().Healthy {
 		t.Fatal("armed without a quorum")
@@ -286,10 +287,10 @@ func TestDaemonNeverHealthyStopsWithoutArming(t *testing.T) {
 	}
 }
 
-func sendMessage(t *testing.T, st *MemoryStore, inc uint64, cmd string) *Message {
+func sendMessage(t *testing.T, st *heartbeattest.MemoryStore, inc uint64, cmd string) *heartbeat.Message {
 	t.Helper()
-	m := &Message{ID: "00112233445566778899", To: "node1", Cmd: cmd, Incarnation: inc, From: "node2"}
-	data, err := EncodeMessage(m)
+	m := &heartbeat.Message{ID: "00112233445566778899", To: "node1", Cmd: cmd, Incarnation: inc, From: "node2"}
+	data, err := heartbeat.EncodeMessage(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +305,7 @@ func TestDaemonFenceMessage(t *testing.T) {
 	h.start()
 	h.waitFor("healthy", h.healthy)
 	// A message for another run of the daemon is a leftover: ignored.
-	sendMessage(t, h.stores[0], h.d.Incarnation()-1, CmdReboot)
+	sendMessage(t, h.stores[0], h.d.Incarnation()-1, heartbeat.CmdReboot)
 	time.Sleep(5 * h.cfg.Interval.D())
 	select {
 	case cmd := <-h.fenced:
@@ -313,17 +314,17 @@ func TestDaemonFenceMessage(t *testing.T) {
 	}
 	// The rados-like backend hangs; the message arrives through the other.
 	h.views[0].Hang(true)
-	m := sendMessage(t, h.stores[1], h.d.Incarnation(), CmdOff)
+	m := sendMessage(t, h.stores[1], h.d.Incarnation(), heartbeat.CmdOff)
 	select {
 	case cmd := <-h.fenced:
-		if cmd != CmdOff {
+		if cmd != heartbeat.CmdOff {
 			t.Fatalf("fenced with %s", cmd)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no self-fence")
 	}
 	r := h.record(1)
-	if r.State != StateFencing || r.Ack == nil || r.Ack.ID != m.ID || r.Ack.From != "node2" {
+	if r.State != heartbeat.StateFencing || r.Ack == nil || r.Ack.ID != m.ID || r.Ack.From != "node2" {
 		t.Fatalf("ack record %+v", r)
 	}
 	fed := h.wd.fed()
@@ -331,7 +332,7 @@ func TestDaemonFenceMessage(t *testing.T) {
 	if h.wd.fed() != fed {
 		t.Fatal("the watchdog is still fed while fencing")
 	}
-	if st := h.state(); st.Phase != PhaseFencing || st.Fence == nil || st.Healthy {
+	if st := h.state(); st.Phase != heartbeat.PhaseFencing || st.Fence == nil || st.Healthy {
 		t.Fatalf("state %+v", st)
 	}
 	if seq := h.record(1).Seq; seq != r.Seq {
@@ -346,28 +347,28 @@ func TestDaemonFenceMessage(t *testing.T) {
 }
 
 func TestDaemonSelfFenceFailure(t *testing.T) {
-	h := newDaemonHarness(t, 1, func(_ *Config, d *Deps) {
+	h := newDaemonHarness(t, 1, func(_ *heartbeat.Config, d *heartbeat.Deps) {
 		d.SelfFence = func(context.Context, string) error { return errors.New("no sysrq") }
 	})
 	h.start()
 	h.waitFor("healthy", h.healthy)
-	sendMessage(t, h.stores[0], h.d.Incarnation(), CmdReboot)
+	sendMessage(t, h.stores[0], h.d.Incarnation(), heartbeat.CmdReboot)
 	h.waitFor("the failure logged", func() bool { return h.log.has("self-fence failed: no sysrq") })
 }
 
 type fakeGuests struct {
 	mu   sync.Mutex
-	gs   []Guest
+	gs   []heartbeat.Guest
 	fail bool
 }
 
-func (f *fakeGuests) Guests(context.Context) ([]Guest, error) {
+func (f *fakeGuests) Guests(context.Context) ([]heartbeat.Guest, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail {
 		return nil, errors.New("libvirtd away")
 	}
-	out := make([]Guest, len(f.gs))
+	out := make([]heartbeat.Guest, len(f.gs))
 	for i, g := range f.gs {
 		out[i] = g
 		if g.IO != nil {
@@ -381,14 +382,14 @@ func (f *fakeGuests) Guests(context.Context) ([]Guest, error) {
 func (f *fakeGuests) set(wr uint64, fail bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.gs = []Guest{{Name: "vm1", IO: &GuestIO{WrReqs: wr}}, {Name: "vm2"}}
+	f.gs = []heartbeat.Guest{{Name: "vm1", IO: &heartbeat.GuestIO{WrReqs: wr}}, {Name: "vm2"}}
 	f.fail = fail
 }
 
 func TestDaemonGuestsAndAddrs(t *testing.T) {
 	g := &fakeGuests{}
 	g.set(1, false)
-	h := newDaemonHarness(t, 1, func(_ *Config, d *Deps) {
+	h := newDaemonHarness(t, 1, func(_ *heartbeat.Config, d *heartbeat.Deps) {
 		d.Guests = g
 		d.Addrs = func(context.Context) []string { return []string{"10.0.0.1:0/7"} }
 	})
@@ -409,9 +410,9 @@ func TestDaemonGuestsAndAddrs(t *testing.T) {
 
 func TestDaemonObservesPeers(t *testing.T) {
 	h := newDaemonHarness(t, 2, nil)
-	peer := rec(3, 1, h.cfg.Backends...)
+	peer := heartbeat.PeerRecord(3, 1, h.cfg.Backends...)
 	peer.Node = "node2"
-	data, _ := EncodeRecord(peer)
+	data, _ := heartbeat.EncodeRecord(peer)
 	h.stores[0].PutRecord("node2", data)
 	h.start()
 	h.waitFor("node2 observed", func() bool {
@@ -430,8 +431,8 @@ func TestDaemonObservesPeers(t *testing.T) {
 func TestDaemonWatchdogAndAttributeFailures(t *testing.T) {
 	calls := 0
 	var mu sync.Mutex
-	h := newDaemonHarness(t, 1, func(_ *Config, d *Deps) {
-		d.OpenWatchdog = func() (Watchdog, error) { return nil, errors.New("no device") }
+	h := newDaemonHarness(t, 1, func(_ *heartbeat.Config, d *heartbeat.Deps) {
+		d.OpenWatchdog = func() (heartbeat.Watchdog, error) { return nil, errors.New("no device") }
 		d.SetAttribute = func(context.Context, string, string) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -448,12 +449,12 @@ func TestDaemonWatchdogAndAttributeFailures(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	cfg := testConfig(t, 2)
-	if _, err := New(cfg, Deps{Backends: []Backend{NewMemoryStore("x").View()}}); err == nil {
+	cfg := heartbeat.SampleConfig(t, 2)
+	if _, err := heartbeat.New(cfg, heartbeat.Deps{Backends: []heartbeat.Backend{heartbeattest.NewMemoryStore("x").View()}}); err == nil {
 		t.Fatal("1 backend opened for 2")
 	}
 	cfg.Node = ""
-	if _, err := New(cfg, Deps{}); err == nil {
+	if _, err := heartbeat.New(cfg, heartbeat.Deps{}); err == nil {
 		t.Fatal("invalid config")
 	}
 }

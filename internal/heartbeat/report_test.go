@@ -1,4 +1,4 @@
-package heartbeat
+package heartbeat_test
 
 import (
 	"bytes"
@@ -7,37 +7,40 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 )
 
 func TestCollectAndTable(t *testing.T) {
-	a, b := NewMemoryStore("file:///a"), NewMemoryStore("file:///b")
+	a, b := heartbeattest.NewMemoryStore("file:///a"), heartbeattest.NewMemoryStore("file:///b")
 	ctx := context.Background()
 	now, wall := 100*time.Second, time.UnixMilli(1_700_000_010_000)
 	// node1 is this host (the daemon's state), node2 a peer the daemon saw
 	// change 3 s ago, node3 a peer only known by its clock, node4 stopped.
-	self := rec(1, 50, "file:///a", "file:///b")
+	self := heartbeat.PeerRecord(1, 50, "file:///a", "file:///b")
 	self.Node = "node1"
 	putPeer(t, self, a, b)
-	peer := rec(2, 9, "file:///a", "file:///b")
-	peer.Guests = []Guest{{Name: "vm1", IO: &GuestIO{Moving: true}}, {Name: "vm2", IO: &GuestIO{}}, {Name: "vm3"}}
+	peer := heartbeat.PeerRecord(2, 9, "file:///a", "file:///b")
+	peer.Guests = []heartbeat.Guest{{Name: "vm1", IO: &heartbeat.GuestIO{Moving: true}}, {Name: "vm2", IO: &heartbeat.GuestIO{}}, {Name: "vm3"}}
 	putPeer(t, peer, a, b)
-	old := rec(3, 4, "file:///a", "file:///b")
+	old := heartbeat.PeerRecord(3, 4, "file:///a", "file:///b")
 	old.Node, old.TimeMs = "node3", 1_700_000_000_000
 	putPeer(t, old, a)
-	stopped := rec(4, 1, "file:///a")
-	stopped.Node, stopped.State, stopped.WatchdogMs = "node4", StateStopped, 0
+	stopped := heartbeat.PeerRecord(4, 1, "file:///a")
+	stopped.Node, stopped.State, stopped.WatchdogMs = "node4", heartbeat.StateStopped, 0
 	putPeer(t, stopped, a)
 	a.View().Register(ctx, "node5") // registered, never wrote
-	state := &State{Node: "node1", WrittenAt: now, Interval: Duration(time.Second), Incarnation: 1,
-		Backends: []BackendState{{URI: "file:///a", OK: true, LastOK: now - time.Second}, {URI: "file:///b", LastOK: now - time.Minute}},
-		Peers:    []PeerState{{Node: "node2", Sightings: []Sighting{{URI: "file:///a", Incarnation: 2, Seq: 9, ChangedAt: now - 3*time.Second}}}}}
+	state := &heartbeat.State{Node: "node1", WrittenAt: now, Interval: heartbeat.Duration(time.Second), Incarnation: 1,
+		Backends: []heartbeat.BackendState{{URI: "file:///a", OK: true, LastOK: now - time.Second}, {URI: "file:///b", LastOK: now - time.Minute}},
+		Peers:    []heartbeat.PeerState{{Node: "node2", Sightings: []heartbeat.Sighting{{URI: "file:///a", Incarnation: 2, Seq: 9, ChangedAt: now - 3*time.Second}}}}}
 	vb := b.View()
-	vb.Fail(errors.New("eio"), OpReadRecord)
-	reports, errs := Collect(ctx, []Backend{a.View(), vb}, state, now, wall)
+	vb.Fail(errors.New("eio"), heartbeattest.OpReadRecord)
+	reports, errs := heartbeat.Collect(ctx, []heartbeat.Backend{a.View(), vb}, state, now, wall)
 	if len(errs) != 0 || len(reports) != 5 {
 		t.Fatalf("%d reports, errors %v", len(reports), errs)
 	}
-	by := map[string]HostReport{}
+	by := map[string]heartbeat.HostReport{}
 	for _, r := range reports {
 		by[r.Node] = r
 	}
@@ -50,14 +53,14 @@ func TestCollectAndTable(t *testing.T) {
 	if r := by["node3"]; r.AgeSource != "clock" || r.AgeSeconds != 10 || r.BackendsOK != 0 {
 		t.Errorf("node3 %+v", r)
 	}
-	if r := by["node4"]; r.State != StateStopped || r.Watchdog {
+	if r := by["node4"]; r.State != heartbeat.StateStopped || r.Watchdog {
 		t.Errorf("node4 %+v", r)
 	}
 	if r := by["node5"]; r.State != "unknown" {
 		t.Errorf("node5 %+v", r)
 	}
 	var out bytes.Buffer
-	if err := WriteTable(&out, reports); err != nil {
+	if err := heartbeat.WriteTable(&out, reports); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()

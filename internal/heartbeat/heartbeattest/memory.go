@@ -1,4 +1,8 @@
-package heartbeat
+// Package heartbeattest is an in-memory heartbeat backend for tests: a store several hosts
+// share, each through its own view with its own injected faults (a failing or hung
+// operation), the way hosts share a pool but can each lose their path to it. Only tests
+// import it.
+package heartbeattest
 
 import (
 	"context"
@@ -8,11 +12,11 @@ import (
 	"sync"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
-// MemoryStore is an in-memory backend's storage, for tests: several hosts'
-// views (MemoryStore.View) share it, each with its own injected faults, the
-// way hosts share a pool but can each lose their path to it.
+// MemoryStore is an in-memory backend's storage: several hosts' views
+// (MemoryStore.View) share it, each with its own injected faults.
 type MemoryStore struct {
 	uri string
 
@@ -26,6 +30,9 @@ type MemoryStore struct {
 func NewMemoryStore(uri string) *MemoryStore {
 	return &MemoryStore{uri: uri, records: map[string][]byte{}, messages: map[string][]byte{}, hosts: map[string]bool{}}
 }
+
+// URI is what the store's views report.
+func (s *MemoryStore) URI() string { return s.uri }
 
 // Op names a backend operation, for fault injection.
 type Op string
@@ -42,7 +49,7 @@ const (
 
 var allOps = []Op{OpRegister, OpWriteRecord, OpReadRecord, OpWriteMessage, OpReadMessage, OpHosts}
 
-// MemoryView is one host's Backend on a MemoryStore.
+// MemoryView is one host's heartbeat.Backend on a MemoryStore.
 type MemoryView struct {
 	store *MemoryStore
 
@@ -112,9 +119,9 @@ func (v *MemoryView) Register(ctx context.Context, node string) error {
 	return nil
 }
 
-// check refuses what the real backends refuse.
+// checkWrite refuses what the real backends refuse.
 func checkWrite(node string, frame []byte, size int) error {
-	if !ValidNodeName(node) {
+	if !heartbeat.ValidNodeName(node) {
 		return errors.New("invalid node name " + agentlog.Clip(node))
 	}
 	if len(frame) > size {
@@ -127,7 +134,7 @@ func (v *MemoryView) WriteRecord(ctx context.Context, node string, frame []byte)
 	if err := v.enter(ctx, OpWriteRecord); err != nil {
 		return err
 	}
-	if err := checkWrite(node, frame, RecordSize); err != nil {
+	if err := checkWrite(node, frame, heartbeat.RecordSize); err != nil {
 		return err
 	}
 	v.store.mu.Lock()
@@ -145,7 +152,7 @@ func (v *MemoryView) ReadRecord(ctx context.Context, node string) ([]byte, error
 	defer v.store.mu.Unlock()
 	d, ok := v.store.records[node]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, heartbeat.ErrNotFound
 	}
 	return append([]byte(nil), d...), nil
 }
@@ -154,7 +161,7 @@ func (v *MemoryView) WriteMessage(ctx context.Context, node string, frame []byte
 	if err := v.enter(ctx, OpWriteMessage); err != nil {
 		return err
 	}
-	if err := checkWrite(node, frame, MessageSize); err != nil {
+	if err := checkWrite(node, frame, heartbeat.MessageSize); err != nil {
 		return err
 	}
 	v.store.mu.Lock()
@@ -171,7 +178,7 @@ func (v *MemoryView) ReadMessage(ctx context.Context, node string) ([]byte, erro
 	defer v.store.mu.Unlock()
 	d, ok := v.store.messages[node]
 	if !ok {
-		return nil, ErrNotFound
+		return nil, heartbeat.ErrNotFound
 	}
 	return append([]byte(nil), d...), nil
 }

@@ -177,6 +177,9 @@ func (c *checker) leftovers() []string {
 	if ok, why := c.obs.settled(time.Now().Add(-3 * time.Second)); !ok {
 		left = append(left, why...)
 	}
+	if ok, why := c.obs.writing(time.Now().Add(-ackFresh)); !ok {
+		left = append(left, why...)
+	}
 	if !c.obs.nodesOnline() {
 		c.obs.v.mu.Lock()
 		left = append(left, fmt.Sprintf("online nodes: %v", c.obs.v.online))

@@ -119,7 +119,8 @@ func (n *nemesis) one(k, total int, kind string) {
 	start := time.Now()
 	for time.Since(start) < cleanBound {
 		ok, _ := n.obs.settled(res.Heal)
-		if ok && n.obs.nodesOnline() && len(n.obs.failuresNow()) == 0 {
+		writing, _ := n.obs.writing(res.Heal)
+		if ok && writing && n.obs.nodesOnline() && len(n.obs.failuresNow()) == 0 {
 			res.Clean = time.Since(res.Heal)
 			break
 		}
@@ -127,7 +128,9 @@ func (n *nemesis) one(k, total int, kind string) {
 		time.Sleep(500 * time.Millisecond)
 	}
 	if res.Clean < 0 {
-		res.Problems = append(res.Problems, fmt.Sprintf("not clean %s after the heal: online %v, failures %v", cleanBound, n.obs.v.online, n.obs.failuresNow()))
+		_, notWriting := n.obs.writing(res.Heal)
+		res.Problems = append(res.Problems, fmt.Sprintf("not clean %s after the heal: online %v, failures %v %s",
+			cleanBound, n.obs.v.online, n.obs.failuresNow(), strings.Join(notWriting, ", ")))
 	}
 	res.Affected = n.affected(before, res.Inject)
 	n.tl.add(event{Kind: evRecovery, Detail: fmt.Sprintf("#%d running after %s, clean %s after the heal", k, fmtDur(res.Running), fmtDur(res.Clean))})

@@ -72,6 +72,8 @@ type view struct {
 	bootGen   map[string]uint64 // guest -> newest gen seen booting
 	// bothRunning counts consecutive libvirt rounds in which a guest ran on two nodes.
 	bothRunning map[string]int
+	// lastAck is when each guest last acknowledged a write (any boot).
+	lastAck map[string]time.Time
 }
 
 type observer struct {
@@ -91,7 +93,7 @@ func newObserver(l *lab, cl *cluster, tl *timeline, ceph *cephProbe) *observer {
 		domains: map[int]map[string]string{}, libvirtUp: map[int]bool{}, placement: map[string]string{},
 		failed: map[string]bool{}, holders: map[string][]string{}, lockOwner: map[string]string{},
 		acks: map[string]map[uint64]*ackState{}, rings: map[string][]ringLine{}, bootGen: map[string]uint64{},
-		bothRunning: map[string]int{},
+		bothRunning: map[string]int{}, lastAck: map[string]time.Time{},
 	}}
 }
 
@@ -431,6 +433,7 @@ func (o *observer) ack(at time.Time, node, guest string, gen, seq uint64) {
 	}
 	a.maxSeq = max(a.maxSeq, seq)
 	a.last, a.node = at, node
+	o.v.lastAck[guest] = at
 	var newer *ackState
 	for g, b := range acks {
 		if g > gen && at.Sub(b.first) > time.Second && (newer == nil || b.first.Before(newer.first)) {
@@ -694,6 +697,25 @@ func (o *observer) settled(since time.Time) (bool, []string) {
 			why = append(why, fmt.Sprintf("%s runs on %s, Pacemaker has it on %q", g, nodes[0], o.v.placement[g]))
 		case o.v.failed[g]:
 			why = append(why, g+" failed")
+		}
+	}
+	return len(why) == 0, why
+}
+
+// ackFresh is how recent a guest's last acknowledged write must be for its disk to count
+// as working: the writer acknowledges every 100 ms.
+const ackFresh = 3 * time.Second
+
+// writing reports whether every guest acknowledged a write since t and within ackFresh:
+// its I/O works, wherever it runs (a guest that runs but whose storage hangs is not
+// recovered), and lists those that did not.
+func (o *observer) writing(t time.Time) (bool, []string) {
+	o.v.mu.Lock()
+	defer o.v.mu.Unlock()
+	var why []string
+	for _, g := range o.guests {
+		if last := o.v.lastAck[g]; last.Before(t) || time.Since(last) > ackFresh {
+			why = append(why, g+" acknowledges no writes")
 		}
 	}
 	return len(why) == 0, why

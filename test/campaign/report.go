@@ -114,7 +114,7 @@ func writeReport(dir string, s summary, tl *timeline) (string, error) {
 	p("")
 	p("## Recovery per fault kind")
 	p("")
-	p("Running: from the injection until every guest ran once again where Pacemaker has it, over the faults that stopped or moved a guest (the domain left its node, or started on another). Clean: from the heal until, also, every node was online and no action had failed.")
+	p("Running: from the injection until every guest ran once again where Pacemaker has it, over the faults that stopped or moved a guest (the domain left its node, or started on another). Clean: from the heal until, also, every node was online, no action had failed and every guest was acknowledging writes again.")
 	p("")
 	p("| kind | faults | running: n | min | median | p95 | max | clean: min | median | p95 | max |")
 	p("|---|---|---|---|---|---|---|---|---|---|---|")

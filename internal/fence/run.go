@@ -51,6 +51,9 @@ func Run(a *Agent) {
 	os.Exit(code)
 }
 
+// run is one invocation, in the order internal/ocf's runtime follows: parse the options,
+// set up the logger, answer the actions that need no device (help, version, meta-data,
+// manpage), validate, then perform the action under its deadline and report.
 func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, cfg runConfig) int {
 	log := newLogger(stderr)
 	defer log.close()
@@ -59,21 +62,57 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 		return ExitFailure
 	}
 	set := a.optionSet()
-	var p *parsed
-	var err error
-	if len(args) > 0 {
-		p, err = parseArgs(set, args)
-	} else {
-		p, err = parseStdin(set, stdin)
-	}
+	p, err := parse(set, args, stdin)
 	if err != nil {
 		log.Errorf("Parse error: %v", err)
 		log.Errorf("Please use '-h' for usage")
 		return ExitFailure
 	}
 	v := newValues(set, p.raw)
+	a.setUpLogger(log, set, v, cfg)
+	for _, n := range p.notes {
+		log.logf(n.level, "%s", n.msg)
+	}
 
-	// Logger configuration; secrets first so nothing below can leak them.
+	action := actionOf(v)
+	if code, done := a.special(action, v, stdout, log); done {
+		return code
+	}
+	if !a.supports(action) {
+		log.Errorf("Failed: unsupported action %q (supported: %s)", agentlog.Clip(action), strings.Join(a.actions(), ", "))
+		return ExitFailure
+	}
+	a.logOptions(log, set, v)
+	if !validate(log, a.needsPlug(action), action, v) {
+		return ExitFailure
+	}
+
+	req := &Request{Action: action, Plug: v.Get(OptPlug), NodeName: v.Get(OptNodeName), Values: v, Log: log}
+	res := a.performWithin(parent, req, a.budget(action, v), cfg.grace)
+	for _, l := range res.out {
+		fmt.Fprintln(stdout, l)
+	}
+	if res.err != nil {
+		log.Errorf("Failed: %v", res.err)
+	}
+	if action == ActionValidateAll && res.code != ExitOK {
+		log.Errorf("validate-all failed")
+	}
+	return res.code
+}
+
+// parse reads the options from the command line, or from stdin when there is none (how
+// Pacemaker's fencer calls an agent).
+func parse(set *optionSet, args []string, stdin io.Reader) (*parsed, error) {
+	if len(args) > 0 {
+		return parseArgs(set, args)
+	}
+	return parseStdin(set, stdin)
+}
+
+// setUpLogger applies the logging options; secrets first, so nothing logged from here
+// on can leak them.
+func (a *Agent) setUpLogger(log *Logger, set *optionSet, v *Values, cfg runConfig) {
 	for _, s := range set.specs {
 		if s.Secret && v.IsSet(s.Name) {
 			log.addSecret(v.Get(s.Name))
@@ -98,60 +137,69 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 			log.file = fh
 		}
 	}
-	for _, n := range p.notes {
-		log.logf(n.level, "%s", n.msg)
-	}
+}
 
-	if v.Bool(OptHelp) {
-		a.writeUsage(stdout)
-		return ExitOK
+// actionOf is the action asked for, in the spelling the agent knows.
+func actionOf(v *Values) string {
+	action := strings.ToLower(strings.TrimSpace(v.Get(OptAction)))
+	if action == "meta-data" {
+		return ActionMetadata
 	}
-	if v.Bool(OptVersion) {
+	return action
+}
+
+// special answers what needs no device and no valid options: help and version (whatever
+// the action), meta-data and the manual. done is false for every other action.
+func (a *Agent) special(action string, v *Values, stdout io.Writer, log *Logger) (code int, done bool) {
+	switch {
+	case v.Bool(OptHelp):
+		a.writeUsage(stdout)
+		return ExitOK, true
+	case v.Bool(OptVersion):
 		ver := a.Version
 		if ver == "" {
 			ver = "unknown"
 		}
 		fmt.Fprintln(stdout, ver)
-		return ExitOK
-	}
-	action := strings.ToLower(strings.TrimSpace(v.Get(OptAction)))
-	if action == "meta-data" {
-		action = ActionMetadata
-	}
-	switch action {
-	case ActionMetadata:
+		return ExitOK, true
+	case action == ActionMetadata:
 		if err := a.WriteMetadata(stdout); err != nil {
 			log.Errorf("writing meta-data: %v", err)
-			return ExitFailure
+			return ExitFailure, true
 		}
-		return ExitOK
-	case ActionManpage:
+		return ExitOK, true
+	case action == ActionManpage:
 		a.writeManpage(stdout)
-		return ExitOK
+		return ExitOK, true
 	}
-	if !a.supports(action) {
-		log.Errorf("Failed: unsupported action %q (supported: %s)", agentlog.Clip(action), strings.Join(a.actions(), ", "))
-		return ExitFailure
-	}
-	a.logOptions(log, set, v)
+	return 0, false
+}
 
-	if errs := v.staticErrors(a.needsPlug(action)); len(errs) > 0 {
-		for _, e := range errs {
-			log.Errorf("Failed: %v", e)
-		}
-		if action == ActionValidateAll {
-			log.Errorf("validate-all failed")
-		} else {
-			log.Errorf("Please use '-h' for usage")
-		}
-		return ExitFailure
+// validate logs every option error found without contacting anything, and reports
+// whether there was none.
+func validate(log *Logger, needsPlug bool, action string, v *Values) bool {
+	errs := v.staticErrors(needsPlug)
+	if len(errs) == 0 {
+		return true
 	}
+	for _, e := range errs {
+		log.Errorf("Failed: %v", e)
+	}
+	if action == ActionValidateAll {
+		log.Errorf("validate-all failed")
+	} else {
+		log.Errorf("Please use '-h' for usage")
+	}
+	return false
+}
 
-	req := &Request{Action: action, Plug: v.Get(OptPlug), NodeName: v.Get(OptNodeName), Values: v, Log: log}
-	budget := a.budget(action, v)
+// performWithin performs the request under its budget. An action that overruns it (or
+// is interrupted through parent) gets grace (defaultGrace when 0) to notice before it is
+// abandoned and reported as failed; a panic is a failure too.
+func (a *Agent) performWithin(parent context.Context, req *Request, budget, grace time.Duration) outcome {
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
-	log.Debugf("action %s, plug %q, deadline in %s", action, req.Plug, budget)
+	req.Log.Debugf("action %s, plug %q, deadline in %s", req.Action, req.Plug, budget)
 
 	done := make(chan outcome, 1)
 	go func() {
@@ -163,36 +211,25 @@ func (a *Agent) run(parent context.Context, args []string, stdin io.Reader, stdo
 		done <- a.perform(ctx, req)
 	}()
 
-	var res outcome
 	select {
-	case res = <-done:
+	case res := <-done:
+		return res
 	case <-ctx.Done():
-		grace := cfg.grace
-		if grace <= 0 {
-			grace = defaultGrace
-		}
-		t := time.NewTimer(grace)
-		select {
-		case res = <-done:
-			t.Stop()
-		case <-t.C:
-			if parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				res = outcome{code: ExitFailure, err: fmt.Errorf("action %s timed out after %s and did not stop", action, budget)}
-			} else {
-				res = outcome{code: ExitFailure, err: fmt.Errorf("action %s interrupted", action)}
-			}
-		}
 	}
-	for _, l := range res.out {
-		fmt.Fprintln(stdout, l)
+	if grace <= 0 {
+		grace = defaultGrace
 	}
-	if res.err != nil {
-		log.Errorf("Failed: %v", res.err)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res
+	case <-t.C:
 	}
-	if action == ActionValidateAll && res.code != ExitOK {
-		log.Errorf("validate-all failed")
+	if parent.Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return outcome{code: ExitFailure, err: fmt.Errorf("action %s timed out after %s and did not stop", req.Action, budget)}
 	}
-	return res.code
+	return outcome{code: ExitFailure, err: fmt.Errorf("action %s interrupted", req.Action)}
 }
 
 // logOptions logs the effective options at debug level, secrets masked.

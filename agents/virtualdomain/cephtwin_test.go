@@ -40,7 +40,7 @@ func TestNeedsCeph(t *testing.T) {
 	}
 }
 
-// Without the companion, a start that needs Ceph fails as "not installed here".
+// Without the Ceph-linked twin, a start that needs Ceph fails as "not installed here".
 func TestStartWithoutCephSupport(t *testing.T) {
 	h := newHarness(t)
 	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/a", testUUID)))

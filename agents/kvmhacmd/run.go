@@ -108,7 +108,7 @@ func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) 
 		},
 		SelfFence:    fence,
 		Addrs:        radosbackend.Addrs(backends),
-		SetAttribute: hostcmd.SetNodeAttribute, // attrd's IPC has no Go client: the daemon forks (monitors never do)
+		SetAttribute: hostcmd.SetNodeAttributeDampened, // attrd's IPC has no Go client: the daemon forks (monitors never do)
 		Log:          log,
 		BootID:       bootID(),
 	}

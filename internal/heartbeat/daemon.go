@@ -31,9 +31,10 @@ type Deps struct {
 	// OpenWatchdog arms the watchdog; called once, when first healthy.
 	OpenWatchdog func() (Watchdog, error)
 	SelfFence    SelfFencer
-	Guests       GuestSource                                         // nil: no guests
-	Addrs        func(ctx context.Context) []string                  // nil: no Ceph addresses
-	SetAttribute func(ctx context.Context, name, value string) error // nil: none
+	Guests       GuestSource                        // nil: no guests
+	Addrs        func(ctx context.Context) []string // nil: no Ceph addresses
+	// SetAttribute sets the storage attribute, dampened by dampen (see updateAttribute).
+	SetAttribute func(ctx context.Context, name, value string, dampen time.Duration) error // nil: none
 	Log          Log
 	Now          func() time.Duration // BootTime
 	Wall         func() time.Time
@@ -319,7 +320,12 @@ func (d *Daemon) feedOnce() {
 
 // updateAttribute sets the storage attribute when its value changes: 1
 // while every backend takes the record, 0 when one does not. It runs in the
-// background: attrd may be slow and the beat must not wait.
+// background: attrd may be slow and the beat must not wait. The change is
+// dampened by the heartbeat's timeout: when the storage fails for every host
+// at once (a Ceph restart), each daemon notices within a timeout of the
+// others, and the scheduler must see all of them at 0 together, not one host
+// at 0 beside others still at 1, which would move every guest off it (found by
+// the fault campaign: a mass migration into a storage outage).
 func (d *Daemon) updateAttribute(ctx context.Context) {
 	if d.cfg.StorageAttribute == "" || d.deps.SetAttribute == nil {
 		return
@@ -340,7 +346,7 @@ func (d *Daemon) updateAttribute(ctx context.Context) {
 	go func() {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		err := d.deps.SetAttribute(actx, d.cfg.StorageAttribute, value)
+		err := d.deps.SetAttribute(actx, d.cfg.StorageAttribute, value, d.cfg.Timeout.D())
 		d.mu.Lock()
 		d.attrBusy = false
 		if err == nil {

@@ -93,9 +93,12 @@ func newDaemonHarness(t *testing.T, backends int, mutate func(*heartbeat.Config,
 	deps := heartbeat.Deps{
 		OpenWatchdog: func() (heartbeat.Watchdog, error) { return h.wd, nil },
 		SelfFence:    func(_ context.Context, cmd string) error { h.fenced <- cmd; return nil },
-		SetAttribute: func(_ context.Context, name, value string) error { h.attrs <- name + "=" + value; return nil },
-		Log:          h.log,
-		BootID:       "boot-1",
+		SetAttribute: func(_ context.Context, name, value string, _ time.Duration) error {
+			h.attrs <- name + "=" + value
+			return nil
+		},
+		Log:    h.log,
+		BootID: "boot-1",
 	}
 	for i := 0; i < backends; i++ {
 		st := heartbeattest.NewMemoryStore(h.cfg.Backends[i])
@@ -433,7 +436,7 @@ func TestDaemonWatchdogAndAttributeFailures(t *testing.T) {
 	var mu sync.Mutex
 	h := newDaemonHarness(t, 1, func(_ *heartbeat.Config, d *heartbeat.Deps) {
 		d.OpenWatchdog = func() (heartbeat.Watchdog, error) { return nil, errors.New("no device") }
-		d.SetAttribute = func(context.Context, string, string) error {
+		d.SetAttribute = func(context.Context, string, string, time.Duration) error {
 			mu.Lock()
 			defer mu.Unlock()
 			calls++

@@ -187,3 +187,15 @@ func TestHasQuorum(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestSetNodeAttributeDampened(t *testing.T) {
+	fakeTool(t, "attrd_updater", `printf '%s\n' "$*" > "$(dirname "$0")/args"`)
+	if err := SetNodeAttributeDampened(context.Background(), "kvmha-storage", "0", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	dir := strings.Split(os.Getenv("PATH"), ":")[0]
+	args, _ := os.ReadFile(filepath.Join(dir, "args"))
+	if string(args) != "-n kvmha-storage -U 0 -d 5s\n" {
+		t.Fatalf("args %q", args)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
 )
@@ -111,6 +112,16 @@ func NodeAttribute(ctx context.Context, name, node string) (string, error) {
 // SetNodeAttribute sets a transient attribute of this node (attrd_updater -U).
 func SetNodeAttribute(ctx context.Context, name, value string) error {
 	_, err := Output(ctx, "attrd_updater", "-n", name, "-U", value)
+	return err
+}
+
+// SetNodeAttributeDampened sets a transient attribute of this node with attrd's
+// dampening (attrd_updater -d): the attribute manager writes it to the CIB only once no
+// node changed it for delay, so changes that many nodes make at nearly the same time (a
+// storage outage every host sees) reach the scheduler together.
+func SetNodeAttributeDampened(ctx context.Context, name, value string, delay time.Duration) error {
+	secs := max(1, int((delay+time.Second-1)/time.Second))
+	_, err := Output(ctx, "attrd_updater", "-n", name, "-U", value, "-d", fmt.Sprintf("%ds", secs))
 	return err
 }
 

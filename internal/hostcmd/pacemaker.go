@@ -60,6 +60,33 @@ type pacemakerResult struct {
 	} `xml:"status"`
 }
 
+// query runs a Pacemaker tool with --output-as=xml and reads its answer; what names the
+// query in errors.
+func query(ctx context.Context, what, tool string, args ...string) (*pacemakerResult, error) {
+	res, err := Run(ctx, tool, append(args, "--output-as=xml")...)
+	if err != nil {
+		return nil, err
+	}
+	r := &pacemakerResult{}
+	return r, r.parse(what, res.Stdout)
+}
+
+// value is the answer's value of the attribute name (of host, when not ""), or
+// errNoAttribute.
+func (r *pacemakerResult) value(name, host string) (string, error) {
+	for _, a := range r.Attributes {
+		if a.Name == name && (host == "" || a.Host == host) {
+			return a.Value, nil
+		}
+	}
+	for _, it := range r.Items {
+		if it.Name == name && host == "" {
+			return it.Value, nil
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, errNoAttribute)
+}
+
 // parse reads a tool's XML answer; a status other than 0 is an error naming the tool's
 // first error message.
 func (r *pacemakerResult) parse(what string, out []byte) error {
@@ -89,24 +116,15 @@ func IsNoAttribute(err error) bool { return errors.Is(err, errNoAttribute) }
 // NodeAttribute reads a transient node attribute of node ("" for this node) from the
 // attribute manager (attrd_updater -Q, XML).
 func NodeAttribute(ctx context.Context, name, node string) (string, error) {
-	args := []string{"-Q", "-n", name, "--output-as=xml"}
+	args := []string{"-Q", "-n", name}
 	if node != "" {
 		args = append(args, "-N", node)
 	}
-	res, err := Run(ctx, "attrd_updater", args...)
+	r, err := query(ctx, "attrd_updater -Q -n "+name, "attrd_updater", args...)
 	if err != nil {
 		return "", err
 	}
-	var r pacemakerResult
-	if err := r.parse("attrd_updater -Q -n "+name, res.Stdout); err != nil {
-		return "", err
-	}
-	for _, a := range r.Attributes {
-		if a.Name == name && (node == "" || a.Host == node) {
-			return a.Value, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, errNoAttribute)
+	return r.value(name, node)
 }
 
 // SetNodeAttribute sets a transient attribute of this node (attrd_updater -U).
@@ -127,20 +145,11 @@ func SetNodeAttributeDampened(ctx context.Context, name, value string, delay tim
 
 // Utilization reads a utilization attribute of a resource (crm_resource, XML).
 func Utilization(ctx context.Context, resource, name string) (string, error) {
-	res, err := Run(ctx, "crm_resource", "--resource", resource, "--utilization", "--get-parameter", name, "--output-as=xml")
+	r, err := query(ctx, "crm_resource --get-parameter "+name, "crm_resource", "--resource", resource, "--utilization", "--get-parameter", name)
 	if err != nil {
 		return "", err
 	}
-	var r pacemakerResult
-	if err := r.parse("crm_resource --get-parameter "+name, res.Stdout); err != nil {
-		return "", err
-	}
-	for _, it := range r.Items {
-		if it.Name == name {
-			return it.Value, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w", name, errNoAttribute)
+	return r.value(name, "")
 }
 
 // SetUtilization sets a utilization attribute of a resource (crm_resource).

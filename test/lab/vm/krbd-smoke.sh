@@ -13,13 +13,9 @@ CEPH_USER=${CEPH_USER:-admin}
 RBD_POOL=${RBD_POOL:-${CEPH_POOL:-rbd}}
 id=''
 
-log() { echo "krbd-smoke: $*"; }
-fail() {
-    log "FAIL: $*"
-    dmesg | grep -E 'libceph|rbd' | tail -n 10 | sed 's/^/  dmesg: /'
-    [ -z "$id" ] || echo "$id" >/sys/bus/rbd/remove_single_major 2>/dev/null
-    exit 1
-}
+VM_TAG=krbd-smoke VM_DMESG='libceph|rbd'
+. "$(dirname "$0")/vm-lib.sh"
+on_fail() { [ -z "$id" ] || echo "$id" >/sys/bus/rbd/remove_single_major 2>/dev/null; }
 devices() { # the ids in /sys/bus/rbd/devices, as " 0 1 "
     for d in /sys/bus/rbd/devices/*; do [ -e "$d" ] && printf ' %s' "${d##*/}"; done
     echo ' '
@@ -67,21 +63,8 @@ dev=/dev/rbd$id
 sys=/sys/bus/rbd/devices/$id
 log "mapped: $dev (pool $(cat "$sys/pool"), image $(cat "$sys/name"), features $(cat "$sys/features"))"
 
-have=$(($(cat "/sys/block/rbd$id/size") * 512))
-if [ -n "${RBD_SIZE_MB:-}" ]; then
-    [ "$have" = $((RBD_SIZE_MB * 1024 * 1024)) ] || fail "size $have, want $((RBD_SIZE_MB * 1024 * 1024))"
-else
-    [ "$have" -gt 0 ] || fail "size 0"
-fi
-log "size $have bytes: ok"
-
-pat=$(mktemp) back=$(mktemp)
-head -c 4096 /dev/urandom >"$pat"
-dd if="$pat" of="$dev" bs=4096 seek=7 count=1 oflag=direct conv=fsync status=none || fail "write"
-echo 3 >/proc/sys/vm/drop_caches
-dd if="$dev" of="$back" bs=4096 skip=7 count=1 iflag=direct status=none || fail "read"
-cmp -s "$pat" "$back" || fail "read back differs from what was written"
-rm -f "$pat" "$back"
+expect_size $(($(cat "/sys/block/rbd$id/size") * 512))
+why=$(write_read "$dev" 7) || fail "$why"
 log "write + read of block 7: ok"
 
 echo "$id" >/sys/bus/rbd/remove_single_major || fail "write to /sys/bus/rbd/remove_single_major"

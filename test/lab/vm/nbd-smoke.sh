@@ -11,13 +11,9 @@ CEPH_USER=${CEPH_USER:-admin}
 RBD_POOL=${RBD_POOL:-${CEPH_POOL:-rbd}}
 dev=''
 
-log() { echo "nbd-smoke: $*"; }
-fail() {
-    log "FAIL: $*"
-    dmesg | grep -E 'nbd|block' | tail -n 5 | sed 's/^/  dmesg: /'
-    [ -z "$dev" ] || rbd-nbd unmap "$dev" 2>/dev/null
-    exit 1
-}
+VM_TAG=nbd-smoke VM_DMESG='nbd|block'
+. "$(dirname "$0")/vm-lib.sh"
+on_fail() { [ -z "$dev" ] || rbd-nbd unmap "$dev" 2>/dev/null; }
 
 [ -r "${CEPH_CONF:-}" ] || fail "CEPH_CONF unreadable: ${CEPH_CONF:-unset}"
 [ -r "${CEPH_KEYRING:-}" ] || fail "CEPH_KEYRING unreadable: ${CEPH_KEYRING:-unset}"
@@ -31,20 +27,8 @@ dev=$(timeout 120 rbd-nbd --conf "$CEPH_CONF" --keyring "$CEPH_KEYRING" --id "$C
 log "mapped: $dev"
 rbd-nbd list-mapped 2>/dev/null | sed 's/^/  /'
 
-have=$(blockdev --getsize64 "$dev")
-if [ -n "${RBD_SIZE_MB:-}" ]; then
-    [ "$have" = $((RBD_SIZE_MB * 1024 * 1024)) ] || fail "size $have, want $((RBD_SIZE_MB * 1024 * 1024))"
-else
-    [ "$have" -gt 0 ] || fail "size 0"
-fi
-log "size $have bytes: ok"
-
-pat=$(mktemp) back=$(mktemp)
-head -c 4096 /dev/urandom >"$pat"
-dd if="$pat" of="$dev" bs=4096 seek=9 count=1 oflag=direct conv=fsync status=none || fail "write"
-dd if="$dev" of="$back" bs=4096 skip=9 count=1 iflag=direct status=none || fail "read"
-cmp -s "$pat" "$back" || fail "read back differs from what was written"
-rm -f "$pat" "$back"
+expect_size "$(blockdev --getsize64 "$dev")"
+why=$(write_read "$dev" 9) || fail "$why"
 log "write + read of block 9: ok"
 
 timeout 60 rbd-nbd unmap "$dev" || fail "rbd-nbd unmap $dev"

@@ -6,11 +6,8 @@
 # (package libxml2-utils). Prints PASS or FAIL; exit 0 / 1. POSIX sh.
 set -u
 agent_bin=${1:?usage: o2cb-ocf-tester.sh AGENT}
-log() { echo "o2cb-ocf-tester: $*"; }
-fail() {
-    log "FAIL: $*"
-    exit 1
-}
+VM_TAG=o2cb-ocf-tester
+. "$(dirname "$0")/vm-lib.sh"
 command -v xmllint >/dev/null || fail "no xmllint in the VM (LAB_VM_EXTRA_PACKAGES=libxml2-utils)"
 host=$(hostname)
 mkdir -p /etc/ocfs2

@@ -27,17 +27,17 @@ mnt=/srv/ocfs2
 flags=$VM_XCHG/o2cb
 mkdir -p "$flags" "$mnt"
 
-PAIR_TAG=o2cb-pair PAIR_DMESG='ocfs2|o2net|o2hb|o2dlm|o2cb|dlm'
+VM_TAG=o2cb-pair VM_DMESG='ocfs2|o2net|o2hb|o2dlm|o2cb|dlm'
 . "$(dirname "$0")/pair-lib.sh"
 
 # agent ACTION [KEY=VALUE...]: one invocation as Pacemaker's executor makes it; sets rc and reason
 agent() {
     action=$1
     shift
+    for p in ${O2CB_PARAMS:-}; do set -- "OCF_RESKEY_$p" "$@"; done # each word one parameter
     set -- OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE=o2cb:0 OCF_RESOURCE_TYPE=o2cb \
         OCF_RESKEY_CRM_meta_on_node="$me" OCF_RESKEY_CRM_meta_timeout=120000 \
-        OCF_RESKEY_cluster=lab OCF_RESKEY_nodes_from=corosync OCF_RESKEY_manage_cluster_conf=true \
-        $(for p in ${O2CB_PARAMS:-}; do echo "OCF_RESKEY_$p"; done) "$@"
+        OCF_RESKEY_cluster=lab OCF_RESKEY_nodes_from=corosync OCF_RESKEY_manage_cluster_conf=true "$@"
     env "$@" "$agent_bin" "$action" >/tmp/agent.out 2>&1
     rc=$?
     reason=$(sed -n 's/^ocf-exit-reason://p' /tmp/agent.out | tail -n 1)
@@ -61,14 +61,7 @@ corosync_conf() { # corosync_conf N: the lab's nodelist with nodes 1..N on the p
 log "$me ($VM_IP), peer $peer ($VM_PEER_IP), disk $dev, scenario $scenario"
 [ -b "$dev" ] || fail "no shared disk $dev"
 [ -x "$agent_bin" ] || fail "no agent binary at $agent_bin"
-# the peer may boot seconds later on a busy host: wait for it up to 60 s
-i=0
-until ping -c 1 -W 1 "$VM_PEER_IP" >/dev/null 2>&1 || busybox ping -c 1 -W 1 "$VM_PEER_IP" >/dev/null 2>&1; do
-    i=$((i + 1))
-    sleep 1
-    [ $i -lt 60 ] || fail "peer $VM_PEER_IP unreachable on the pair link"
-    [ -e "$VM_XCHG/$peer.exit" ] && fail "$peer's VM ended (exit $(cat "$VM_XCHG/$peer.exit"))"
-done
+wait_peer_link
 corosync_conf 2
 
 t0=$(now)
@@ -91,24 +84,11 @@ log "o2cb online (nodes: $(cd /sys/kernel/config/cluster/lab/node && echo *)); o
 raise started
 wait_for "$peer.started" 300
 
-if [ "$me" = node1 ]; then
-    mkfs.ocfs2 -q -F -b 4K -C 4K -N 2 -L o2cbtest --cluster-stack=o2cb --cluster-name=lab "$dev" ||
-        fail "mkfs.ocfs2"
-    log "mkfs.ocfs2 done"
-    raise mkfs
-else
-    wait_for node1.mkfs 300
-fi
+ocfs2_mkfs o2cbtest
 t0=$(now)
 mount -t ocfs2 "$dev" "$mnt" || fail "mount"
 log "TIMING mount $(since "$t0")s"
-echo "written by $me" >"$mnt/$me.txt" || fail "write $mnt/$me.txt"
-sync
-raise wrote
-wait_for "$peer.wrote" 300
-got=$(cat "$mnt/$peer.txt" 2>/dev/null)
-[ "$got" = "written by $peer" ] || fail "$mnt/$peer.txt holds '$got'"
-log "sees $peer's file: ok"
+ocfs2_exchange
 
 if [ "$scenario" = kill ]; then
     victim=${O2CB_VICTIM:-node2}
@@ -162,12 +142,7 @@ if [ "$scenario" = kill ]; then
     exit 0
 fi
 
-for k in $(seq 1 20); do echo "$me $k" >>"$mnt/both.log"; done
-raise appended
-wait_for "$peer.appended" 300
-lines=$(wc -l <"$mnt/both.log")
-[ "$lines" = 40 ] || fail "both.log has $lines lines, want 40"
-log "both.log: 40 lines from both nodes: ok"
+ocfs2_append
 
 agent stop
 expect_rc 1 "stop while mounted"
@@ -187,12 +162,7 @@ expect_rc 0 "monitor registering the new node"
 [ "$(cat /sys/kernel/config/cluster/lab/node/node3/num 2>/dev/null)" = 3 ] || fail "node3 not registered"
 log "node3 registered by monitor while mounted"
 
-raise checked
-wait_for "$peer.checked" 300
-umount "$mnt" || fail "umount"
-log "unmounted"
-raise unmounted
-wait_for "$peer.unmounted" 300 # leave the cluster only when both are out
+ocfs2_unmount # both are out: the cluster may go
 t0=$(now)
 agent stop
 expect_rc 0 "stop after unmount"

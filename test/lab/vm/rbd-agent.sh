@@ -26,8 +26,10 @@ RECORD=${HA_RSCTMP:-/run/resource-agents}/kvmha-rbd-$OCF_RESOURCE_INSTANCE.recor
 failed=0
 out=$(mktemp)
 
-log() { echo "rbd-agent: $*"; }
-fail() { # fail CASE why
+VM_TAG=rbd-agent
+. "$(dirname "$0")/vm-lib.sh"
+# case_fail CASE why: the case failed (the others still run).
+case_fail() {
     echo "FAIL $1: $2"
     sed 's/^/    /' "$out"
     failed=1
@@ -53,11 +55,11 @@ agent() {
 # expect CASE RC [TEXT]: the last agent call exited RC and printed TEXT.
 expect() {
     if [ "$rc" != "$2" ]; then
-        fail "$1" "exit code $rc, want $2"
+        case_fail "$1" "exit code $rc, want $2"
         return 1
     fi
     if [ -n "${3:-}" ] && ! grep -qF -- "$3" "$out"; then
-        fail "$1" "output lacks '$3'"
+        case_fail "$1" "output lacks '$3'"
         return 1
     fi
     return 0
@@ -78,15 +80,7 @@ link_target() { readlink -f "/dev/rbd/$1"; }
 
 # io CASE DEV: write a block through DEV and read it back (O_DIRECT).
 io() {
-    pat=$(mktemp) back=$(mktemp)
-    head -c 4096 /dev/urandom >"$pat"
-    dd if="$pat" of="$2" bs=4096 seek=3 count=1 oflag=direct conv=fsync status=none &&
-        dd if="$2" of="$back" bs=4096 skip=3 count=1 iflag=direct status=none &&
-        cmp -s "$pat" "$back"
-    r=$?
-    rm -f "$pat" "$back"
-    [ $r = 0 ] || fail "$1" "write + read through $2 failed"
-    return $r
+    why=$(write_read "$2" 3) || { case_fail "$1" "write + read through $2 failed: $why"; return 1; }
 }
 
 case_krbd() {
@@ -97,11 +91,11 @@ case_krbd() {
     expect $c 0 "with the kernel rbd driver" || return
     dev=$(link_target "$POOL/$IMG_PLAIN")
     case $dev in /dev/rbd[0-9]*) ;; *)
-        fail $c "/dev/rbd/$POOL/$IMG_PLAIN leads to '$dev'"
+        case_fail $c "/dev/rbd/$POOL/$IMG_PLAIN leads to '$dev'"
         return
         ;;
     esac
-    [ -b "$dev" ] || { fail $c "$dev is no block device"; return; }
+    [ -b "$dev" ] || { case_fail $c "$dev is no block device"; return; }
     agent monitor name="$IMG_PLAIN"
     expect $c 0 || return
     depth10 name="$IMG_PLAIN"
@@ -113,7 +107,7 @@ case_krbd() {
     expect $c 0 "unmapped" || return
     agent monitor name="$IMG_PLAIN"
     expect $c 7 || return
-    [ ! -e "/dev/rbd/$POOL/$IMG_PLAIN" ] || { fail $c "link left after stop"; return; }
+    [ ! -e "/dev/rbd/$POOL/$IMG_PLAIN" ] || { case_fail $c "link left after stop"; return; }
     agent stop name="$IMG_PLAIN"
     expect $c 0 || return
     echo "ok $c"
@@ -125,7 +119,7 @@ case_nbd() {
     expect $c 0 "with rbd-nbd" || return
     dev=$(link_target "$POOL/$IMG_PLAIN")
     case $dev in /dev/nbd[0-9]*) ;; *)
-        fail $c "/dev/rbd/$POOL/$IMG_PLAIN leads to '$dev'"
+        case_fail $c "/dev/rbd/$POOL/$IMG_PLAIN leads to '$dev'"
         return
         ;;
     esac
@@ -133,7 +127,7 @@ case_nbd() {
     key=$(sed -n 's/^[[:space:]]*key[[:space:]]*=[[:space:]]*//p' "$CEPH_KEYRING" | head -n 1)
     for p in $(pgrep -f rbd-nbd) "$pid"; do
         if tr '\0' '\n' <"/proc/$p/cmdline" | grep -qF -- "$key" || tr '\0' '\n' <"/proc/$p/environ" | grep -qF -- "$key"; then
-            fail $c "the key is in rbd-nbd's command line or environment"
+            case_fail $c "the key is in rbd-nbd's command line or environment"
             return
         fi
     done
@@ -145,7 +139,7 @@ case_nbd() {
     io $c "$dev" || return
     agent stop name="$IMG_PLAIN"
     expect $c 0 "unmapped" || return
-    [ ! -d "/proc/$pid" ] || { fail $c "rbd-nbd $pid still runs"; return; }
+    [ ! -d "/proc/$pid" ] || { case_fail $c "rbd-nbd $pid still runs"; return; }
     agent monitor name="$IMG_PLAIN"
     expect $c 7 || return
     echo "ok $c"
@@ -160,7 +154,7 @@ case_auto_nbd() {
     agent start name="$IMG_JOURNAL"
     expect $c 0 "using rbd-nbd" || return
     case $(link_target "$POOL/$IMG_JOURNAL") in /dev/nbd*) ;; *)
-        fail $c "not mapped with rbd-nbd"
+        case_fail $c "not mapped with rbd-nbd"
         return
         ;;
     esac
@@ -171,11 +165,11 @@ case_auto_nbd() {
 
 case_auto_krbd() {
     c=auto-krbd
-    admin_rbd feature disable "$POOL/$IMG_JOURNAL" journaling >"$out" 2>&1 || { fail $c "rbd feature disable"; return; }
+    admin_rbd feature disable "$POOL/$IMG_JOURNAL" journaling >"$out" 2>&1 || { case_fail $c "rbd feature disable"; return; }
     agent start name="$IMG_JOURNAL"
     expect $c 0 "with the kernel rbd driver" || return
     case $(link_target "$POOL/$IMG_JOURNAL") in /dev/rbd[0-9]*) ;; *)
-        fail $c "not mapped with krbd"
+        case_fail $c "not mapped with krbd"
         return
         ;;
     esac
@@ -191,7 +185,7 @@ case_held() {
     agent start name="$IMG_HELD"
     unset OCF_RESKEY_CRM_meta_timeout
     expect $c 1 "$POOL/$IMG_HELD is in use by client." || return
-    grep -q "refusing to map it" "$out" || { fail $c "no refusal"; return; }
+    grep -q "refusing to map it" "$out" || { case_fail $c "no refusal"; return; }
     agent monitor name="$IMG_HELD"
     expect $c 7 || return
     echo "ok $c"
@@ -202,9 +196,9 @@ case_in_use() {
     agent start name="$IMG_PLAIN" driver=krbd
     expect $c 0 || return
     dev=$(link_target "$POOL/$IMG_PLAIN")
-    mkfs.ext4 -q -F "$dev" >/dev/null 2>&1 || { fail $c "mkfs"; return; }
+    mkfs.ext4 -q -F "$dev" >/dev/null 2>&1 || { case_fail $c "mkfs"; return; }
     mkdir -p /mnt/rbdtest
-    mount "$dev" /mnt/rbdtest || { fail $c "mount"; return; }
+    mount "$dev" /mnt/rbdtest || { case_fail $c "mount"; return; }
     agent stop name="$IMG_PLAIN"
     expect $c 1 "is in use: mounted on /mnt/rbdtest" || { umount /mnt/rbdtest; return; }
     agent monitor name="$IMG_PLAIN"
@@ -221,11 +215,11 @@ case_in_use() {
 
 case_snapshot() {
     c=snapshot
-    admin_rbd snap create "$POOL/$IMG_PLAIN@s1" >"$out" 2>&1 || { fail $c "rbd snap create"; return; }
+    admin_rbd snap create "$POOL/$IMG_PLAIN@s1" >"$out" 2>&1 || { case_fail $c "rbd snap create"; return; }
     agent start name="$IMG_PLAIN" snap=s1
     expect $c 0 || return
     dev=$(link_target "$POOL/$IMG_PLAIN@s1")
-    [ "$(blockdev --getro "$dev")" = 1 ] || { fail $c "$dev is writable"; return; }
+    [ "$(blockdev --getro "$dev")" = 1 ] || { case_fail $c "$dev is writable"; return; }
     agent monitor name="$IMG_PLAIN"
     expect $c 7 || return
     agent monitor name="$IMG_PLAIN" snap=s1
@@ -239,16 +233,16 @@ case_mon_dns() {
     c=mon-dns
     # One name for every monitor, the first address a dead one: both drivers still map.
     port=$(sed -n 's/^[[:space:]]*mon[_ ]host[[:space:]]*=.*v1:[0-9.]*:\([0-9]*\).*/\1/p' "$CEPH_CONF" | head -n 1)
-    [ -n "$port" ] || { fail $c "no v1 monitor address in $CEPH_CONF"; return; }
+    [ -n "$port" ] || { case_fail $c "no v1 monitor address in $CEPH_CONF"; return; }
     printf '127.0.0.2 ceph-mons.lab\n127.0.0.1 ceph-mons.lab\n' >>/etc/hosts
     conf=$(mktemp)
     printf '[global]\n' >"$conf" # no mon_host: mon alone says where the monitors are
     for d in krbd nbd; do
         agent start name="$IMG_PLAIN" driver=$d mon="ceph-mons.lab:$port" cephconf="$conf"
         expect $c 0 "mapped" || return
-        grep -q "127.0.0.2" "$out" || [ $d = krbd ] || { fail $c "rbd-nbd did not get both addresses"; return; }
+        grep -q "127.0.0.2" "$out" || [ $d = krbd ] || { case_fail $c "rbd-nbd did not get both addresses"; return; }
         if [ $d = krbd ] && ! grep -q "127.0.0.2:$port,127.0.0.1:$port name=" "$out"; then
-            fail $c "the kernel did not get both addresses"
+            case_fail $c "the kernel did not get both addresses"
             return
         fi
         agent stop name="$IMG_PLAIN"
@@ -259,18 +253,18 @@ case_mon_dns() {
 }
 
 case_typo_stop() {
-    c=typo-stop
+    c='typo-stop'
     # krbd: a typo in a name or the user after start; the record says what to unmap.
     for typo in "name=a/b" "user=a b"; do
         agent start name="$IMG_PLAIN" driver=krbd
         expect $c 0 "with the kernel rbd driver" || return
         dev=$(link_target "$POOL/$IMG_PLAIN")
-        grep -qF "\"device\":\"$dev\"" "$RECORD" 2>/dev/null || { fail $c "no record of $dev in $RECORD"; return; }
+        grep -qF "\"device\":\"$dev\"" "$RECORD" 2>/dev/null || { case_fail $c "no record of $dev in $RECORD"; return; }
         agent stop name="$IMG_PLAIN" "$typo"
         expect $c 0 "unmapped $POOL/$IMG_PLAIN from $dev, as this node's record says start mapped it" || return
-        [ ! -e "/sys/block/${dev#/dev/}" ] || { fail $c "$dev still mapped after stop with $typo"; return; }
-        [ ! -e "$RECORD" ] || { fail $c "record left after stop"; return; }
-        [ ! -e "/dev/rbd/$POOL/$IMG_PLAIN" ] || { fail $c "link left after stop"; return; }
+        [ ! -e "/sys/block/${dev#/dev/}" ] || { case_fail $c "$dev still mapped after stop with $typo"; return; }
+        [ ! -e "$RECORD" ] || { case_fail $c "record left after stop"; return; }
+        [ ! -e "/dev/rbd/$POOL/$IMG_PLAIN" ] || { case_fail $c "link left after stop"; return; }
         agent monitor name="$IMG_PLAIN"
         expect $c 7 || return
     done
@@ -282,16 +276,16 @@ case_typo_stop() {
     pid=$(cat "/sys/block/${dev#/dev/}/pid")
     agent stop name="a/b"
     expect $c 0 "unmapped $POOL/$IMG_PLAIN from $dev" || return
-    [ ! -d "/proc/$pid" ] || { fail $c "rbd-nbd $pid still runs"; return; }
+    [ ! -d "/proc/$pid" ] || { case_fail $c "rbd-nbd $pid still runs"; return; }
     log "$c: rbd-nbd unmapped by the record"
     # A device number the kernel gave to another image since is not unmapped.
     agent start name="$IMG_PLAIN" driver=krbd
     expect $c 0 || return
     dev=$(link_target "$POOL/$IMG_PLAIN")
     # -o noudev: the VM runs no udev, for which rbd would otherwise wait forever
-    admin_rbd_bounded device unmap -o noudev "$dev" >"$out" 2>&1 || { fail $c "rbd device unmap"; return; }
-    admin_rbd snap create "$POOL/$IMG_PLAIN@typo" >"$out" 2>&1 || { fail $c "rbd snap create"; return; }
-    other=$(admin_rbd_bounded device map -o noudev --read-only "$POOL/$IMG_PLAIN@typo" 2>"$out") || { fail $c "rbd device map"; return; }
+    admin_rbd_bounded device unmap -o noudev "$dev" >"$out" 2>&1 || { case_fail $c "rbd device unmap"; return; }
+    admin_rbd snap create "$POOL/$IMG_PLAIN@typo" >"$out" 2>&1 || { case_fail $c "rbd snap create"; return; }
+    other=$(admin_rbd_bounded device map -o noudev --read-only "$POOL/$IMG_PLAIN@typo" 2>"$out") || { case_fail $c "rbd device map"; return; }
     if [ "$other" != "$dev" ]; then
         # the kernel gave it another number: nothing to prove here, but say so
         log "the snapshot got $other, not $dev: the reused-number check is vacuous"
@@ -299,12 +293,12 @@ case_typo_stop() {
     agent stop name="a/b"
     expect $c 0 || { admin_rbd device unmap -o noudev "$other"; return; }
     if [ "$other" = "$dev" ]; then
-        grep -qF "leaving it mapped" "$out" || { fail $c "no word of leaving $dev alone"; admin_rbd device unmap -o noudev "$other"; return; }
+        grep -qF "leaving it mapped" "$out" || { case_fail $c "no word of leaving $dev alone"; admin_rbd device unmap -o noudev "$other"; return; }
     fi
-    [ -e "/sys/block/${other#/dev/}" ] || { fail $c "$other (another image) was unmapped"; return; }
-    admin_rbd_bounded device unmap -o noudev "$other" >"$out" 2>&1 || { fail $c "rbd device unmap $other"; return; }
+    [ -e "/sys/block/${other#/dev/}" ] || { case_fail $c "$other (another image) was unmapped"; return; }
+    admin_rbd_bounded device unmap -o noudev "$other" >"$out" 2>&1 || { case_fail $c "rbd device unmap $other"; return; }
     rm -f "/dev/rbd/$POOL/$IMG_PLAIN" # the agent's link, which the admin's unmap left behind
-    admin_rbd snap rm "$POOL/$IMG_PLAIN@typo" >"$out" 2>&1 || { fail $c "rbd snap rm"; return; }
+    admin_rbd snap rm "$POOL/$IMG_PLAIN@typo" >"$out" 2>&1 || { case_fail $c "rbd snap rm"; return; }
     echo "ok $c"
 }
 
@@ -335,7 +329,7 @@ for c in $CASES; do
     mon-dns) case_mon_dns ;;
     typo-stop) case_typo_stop ;;
     ocf-tester) case_ocf_tester ;;
-    *) fail "$c" "unknown case" ;;
+    *) case_fail "$c" "unknown case" ;;
     esac
     log "$c took $(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN{printf "%.1f", a-b}') s"
 done

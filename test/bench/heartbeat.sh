@@ -12,13 +12,13 @@
 # meanwhile. Needs root and Go. Installs HostHeartbeat, fence_kvmha and kvmha as the lab tests
 # do (/usr/lib/ocf/resource.d/kvmha, /usr/sbin).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LAB=$ROOT/test/lab
-export LAB_STATE=${LAB_STATE:-$LAB/.state}
+. "$(dirname "$0")/../lab/lib.sh"
+C=bench
+export LAB_STATE
 export LAB_NODES_CEPH=1
 RUNS=${1:-5}
 WORK=$(mktemp -d "$LAB_STATE/bench-heartbeat.XXXXXX") # on the host's filesystem: every node sees it
-N() { "$LAB/nodes.sh" "$@"; }
+N() { "$LAB_DIR/nodes.sh" "$@"; }
 cleanup() {
     set +e
     N down >/dev/null 2>&1
@@ -26,14 +26,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "bench: building the agents" >&2
-(cd "$ROOT" && GOFLAGS=-mod=mod go build -tags pacific -trimpath -o "$WORK/" ./cmd/HostHeartbeat ./cmd/fence_kvmha ./cmd/kvmha)
+lab_log $C "building the agents"
+(cd "$LAB_ROOT" && GOFLAGS=-mod=mod go build -tags pacific -trimpath -o "$WORK/" ./cmd/HostHeartbeat ./cmd/fence_kvmha ./cmd/kvmha)
 install -D -m 0755 "$WORK/HostHeartbeat" /usr/lib/ocf/resource.d/kvmha/HostHeartbeat
 install -m 0755 "$WORK/fence_kvmha" /usr/sbin/fence_kvmha
 install -m 0755 "$WORK/kvmha" /usr/sbin/kvmha
 
 N up 3 >&2
-set -a; . "$LAB_STATE/env"; set +a
+set -a
+# shellcheck source=/dev/null # the lab's env file, written by nodes.sh up
+. "$LAB_STATE/env"
+set +a
 mkdir -p "$WORK/shared"
 BACKENDS="rados://$NODES_CEPH_POOL/kvmha-hb,file://$WORK/shared"
 CEPH=(ceph_conf="$NODES_CEPH_CONF" ceph_user="$NODES_CEPH_USER" ceph_keyring="$NODES_CEPH_KEYRING")
@@ -52,13 +55,6 @@ where() { # where FROM ID: the node a started resource runs on
 }
 clones() { mon "$1" | grep -c 'resource_agent="ocf:kvmha:HostHeartbeat" role="Started"' || true; }
 fencings() { N exec "$1" stonith_admin --history "$2" --verbose --output-as=xml 2>/dev/null | grep -c 'status="success"' || true; }
-wait_until() { # wait_until SECONDS CMD...: poll every 0.1 s
-    local end=$((SECONDS + $1)); shift
-    until "$@"; do
-        ((SECONDS < end)) || return 1
-        sleep 0.1
-    done
-}
 ready() { # the device of this round, the Dummy, and (for fence_kvmha) the clone everywhere
     local dev=$1 on
     on=$(mon 1)
@@ -71,7 +67,7 @@ ready() { # the device of this round, the Dummy, and (for fence_kvmha) the clone
 # one_run DEVICE: kill the node running d1; print "fence_s resource_s".
 one_run() {
     local dev=$1 victim i obs before t0 tf='' tr=''
-    wait_until 120 ready "$dev" || { echo "bench: lab not ready for $dev" >&2; return 1; }
+    lab_wait 120 "the lab ready for $dev" ready "$dev" || { lab_log $C "lab not ready for $dev"; return 1; }
     sleep 2 # let every daemon observe everyone
     victim=$(where 1 d1)
     i=${victim#node}
@@ -86,7 +82,7 @@ one_run() {
             on=$(where "$obs" d1)
             if [ -n "$on" ] && [ "$on" != "$victim" ]; then tr=$(since "$t0"); fi
         fi
-        if awk -v t="$(since "$t0")" 'BEGIN{exit !(t > 120)}'; then echo "bench: run timed out" >&2; return 1; fi
+        if awk -v t="$(since "$t0")" 'BEGIN{exit !(t > 120)}'; then lab_log $C "run timed out"; return 1; fi
         sleep 0.1
     done
     echo "$tf $tr"
@@ -103,7 +99,7 @@ bench() { # bench DEVICE
     local dev=$1 r out fs=() rs=()
     for ((r = 1; r <= RUNS; r++)); do
         out=$(one_run "$dev")
-        echo "bench: $dev run $r: fence confirmed ${out% *} s, d1 elsewhere ${out#* } s after the kill" >&2
+        lab_log $C "$dev run $r: fence confirmed ${out% *} s, d1 elsewhere ${out#* } s after the kill"
         fs+=("${out% *}") rs+=("${out#* }")
     done
     FENCE[$dev]=$(stats "${fs[@]}")

@@ -11,12 +11,12 @@
 # a libvirtd and the guest kernel build itself, and stops what it started. Needs root, Go, and
 # resource-agents (for the heartbeat agent).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-LAB=$ROOT/test/lab
-export LAB_STATE=${LAB_STATE:-$LAB/.state}
+. "$(dirname "$0")/../lab/lib.sh"
+C=bench
+export LAB_STATE
 RUNS=${1:-50}
 HEARTBEAT=/usr/lib/ocf/resource.d/heartbeat/VirtualDomain
-[ -x "$HEARTBEAT" ] || { echo "bench: $HEARTBEAT is missing (install resource-agents)" >&2; exit 1; }
+[ -x "$HEARTBEAT" ] || lab_die $C "$HEARTBEAT is missing (install resource-agents)"
 
 WORK=$(mktemp -d /tmp/kvmha-bench.XXXXXX)
 STARTED_LAB=0
@@ -26,35 +26,38 @@ cleanup() {
     if [ -n "${AGENT_ENV:-}" ]; then env "${AGENT_ENV[@]}" "$WORK/VirtualDomain" stop >/dev/null 2>&1; fi
     if [ -n "${SECRET:-}" ]; then virsh -q -c "$LIBVIRT_URI" secret-undefine "$SECRET" >/dev/null 2>&1; fi
     if [ -n "${CEPH_CONF:-}" ]; then rbd -c "$CEPH_CONF" --id "$CEPH_USER" --keyring "$CEPH_KEYRING" rm "$CEPH_POOL/$NAME" >/dev/null 2>&1; fi
-    if [ "$STARTED_LAB" = 1 ]; then "$LAB/libvirt.sh" down bench >/dev/null 2>&1; "$LAB/ceph.sh" down >/dev/null 2>&1; fi
+    if [ "$STARTED_LAB" = 1 ]; then "$LAB_DIR/libvirt.sh" down bench >/dev/null 2>&1; "$LAB_DIR/ceph.sh" down >/dev/null 2>&1; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 if [ -s "$LAB_STATE/env" ]; then
-    set -a; . "$LAB_STATE/env"; set +a
+    set -a
+    # shellcheck source=/dev/null # the lab's env file, written by lab-up
+    . "$LAB_STATE/env"
+    set +a
 else
     STARTED_LAB=1
-    "$LAB/ceph.sh" up >&2
-    "$LAB/guest.sh" build >&2
-    LIBVIRT_URI=$("$LAB/libvirt.sh" up bench)
-    set -a; eval "$("$LAB/ceph.sh" env)"; set +a
+    "$LAB_DIR/ceph.sh" up >&2
+    "$LAB_DIR/guest.sh" build >&2
+    LIBVIRT_URI=$("$LAB_DIR/libvirt.sh" up bench)
+    set -a; eval "$("$LAB_DIR/ceph.sh" env)"; set +a
 fi
 
-echo "bench: building the agent" >&2
+lab_log $C "building the agent"
 # As make build builds it: one file, a static layer with its Ceph-linked twin embedded.
-make -s -C "$ROOT" virtualdomain BUILD="$WORK" >&2
+make -s -C "$LAB_ROOT" virtualdomain BUILD="$WORK" >&2
 
 rbd -c "$CEPH_CONF" --id "$CEPH_USER" --keyring "$CEPH_KEYRING" create "$CEPH_POOL/$NAME" --size 16M
 SECRET=$(cat /proc/sys/kernel/random/uuid)
-"$LAB/guest.sh" domain "$NAME" --rbd "$CEPH_POOL/$NAME" --secret-uuid "$SECRET" --ceph-conf "$CEPH_CONF" >"$WORK/$NAME.xml"
+"$LAB_DIR/guest.sh" domain "$NAME" --rbd "$CEPH_POOL/$NAME" --secret-uuid "$SECRET" --ceph-conf "$CEPH_CONF" >"$WORK/$NAME.xml"
 mkdir -p "$WORK/rsctmp"
 AGENT_ENV=(OCF_ROOT=/usr/lib/ocf OCF_RESOURCE_INSTANCE="$NAME" HA_RSCTMP="$WORK/rsctmp"
     OCF_RESKEY_config="$WORK/$NAME.xml" OCF_RESKEY_hypervisor="$LIBVIRT_URI"
     OCF_RESKEY_ceph_conf="$CEPH_CONF" OCF_RESKEY_ceph_user="$CEPH_USER" OCF_RESKEY_ceph_keyring="$CEPH_KEYRING"
     OCF_RESKEY_CRM_meta_timeout=90000)
 env "${AGENT_ENV[@]}" "$WORK/VirtualDomain" start
-echo "bench: guest $NAME running; $RUNS monitors per agent" >&2
+lab_log $C "guest $NAME running; $RUNS monitors per agent"
 
 # Both agents get the default parameters only (config, hypervisor) and a recurring monitor.
 /usr/bin/python3 - "$RUNS" "$WORK/VirtualDomain" "$HEARTBEAT" "$WORK/$NAME.xml" "$LIBVIRT_URI" "$NAME" "$WORK/rsctmp" <<'PY'

@@ -1,10 +1,12 @@
-# lib.sh: shared helpers for the lab scripts (sourced, never run).
+# shellcheck shell=bash
+# lib.sh: shared helpers for the lab scripts and the benchmarks (sourced, never run).
 # Conventions every lab script follows:
 #   - state lives under $LAB_STATE (default test/lab/.state), one folder per component;
 #   - every daemon a script starts gets a pid file there, and only those pids are ever stopped;
 #   - "up" is idempotent (a running component is left alone), "down" is safe to run twice
 #     and after a half-finished "up".
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck disable=SC2034 # the repository's root, for the scripts that source this file
 LAB_ROOT=$(cd "$LAB_DIR/../.." && pwd)
 LAB_STATE=${LAB_STATE:-$LAB_DIR/.state}
 LAB_CACHE=${LAB_CACHE:-$LAB_DIR/.cache}
@@ -47,15 +49,15 @@ lab_stop_pids() {
     kill -KILL "${alive[@]}" 2>/dev/null || true
 }
 
-# lab_wait SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s until it succeeds.
+# lab_wait SECONDS DESCRIPTION COMMAND...: poll COMMAND every 0.1 s until it succeeds, for
+# SECONDS of wall time however long COMMAND itself takes. DESCRIPTION is for the reader.
 lab_wait() {
-    local secs=$1 what=$2; shift 2
-    local i
-    for ((i = 0; i < secs * 10; i++)); do
-        "$@" >/dev/null 2>&1 && return 0
+    local end=$((${EPOCHREALTIME//[!0-9]/} + $1 * 1000000))
+    shift 2
+    until "$@" >/dev/null 2>&1; do
+        ((${EPOCHREALTIME//[!0-9]/} < end)) || return 1
         sleep 0.1
     done
-    return 1
 }
 
 # lab_env_set KEY VALUE: record KEY=VALUE in $LAB_STATE/env (replacing an older line).

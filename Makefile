@@ -76,7 +76,12 @@ packages: build
 deps:
 	test/lab/deps
 
+# Every shell script: the tracked *.sh files and the lab's scripts, which have no extension
+# (shellcheck's settings are in .shellcheckrc).
+SHELL_SCRIPTS = $(shell git ls-files '*.sh'; git ls-files test/lab | grep -v '\.[^/]*$$')
+
 lint: deps
+	shellcheck $(SHELL_SCRIPTS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet -tags $(GOTAGS) ./...
 	$(GO) vet -tags $(GOTAGS),lab ./test/...

@@ -211,7 +211,7 @@ t=$EPOCHREALTIME
 "$NODES" up 3 >"$DEMO/nodes-up.log" 2>&1 || { tail -20 "$DEMO/nodes-up.log" | show; die "nodes.sh up failed"; }
 took[lab]=$(since "$t")
 set -a
-# shellcheck disable=SC1091
+# shellcheck source=/dev/null # the lab's env file, written by nodes.sh up
 . "$LAB_STATE/env"
 set +a
 if [ -z "${NODES_CEPH_CONF:-}" ] || [ -z "${NODES_CEPH_KEYRING:-}" ]; then die "no NODES_CEPH_* lines in $LAB_STATE/env"; fi

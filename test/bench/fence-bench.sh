@@ -20,12 +20,13 @@ RUNS=${RUNS:-10}
 SSH_PORT=${BENCH_SSH_PORT:-2222}
 C=bench
 [ -r "$LAB_STATE/env" ] || lab_die $C "no $LAB_STATE/env: run make lab-up first"
-# shellcheck disable=SC1091
+# shellcheck source=/dev/null # the lab's env file, written by lab-up
 . "$LAB_STATE/env"
 
 WORK=$(mktemp -d /tmp/kvmha-fence-bench.XXXXXX)
 GUEST=bench-$$
 SSHD_PID=
+# shellcheck disable=SC2317 # run by the EXIT trap, which shellcheck does not follow
 cleanup() {
     if [ -n "$SSHD_PID" ]; then kill "$SSHD_PID" 2>/dev/null || true; fi
     virsh -c "$LIBVIRT_URI" destroy "$GUEST" >/dev/null 2>&1 || true

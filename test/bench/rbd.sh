@@ -13,7 +13,7 @@ C=bench-rbd
 RUNS=${RUNS:-21}
 
 if [ -r "$LAB_STATE/env" ]; then
-    # shellcheck disable=SC1091
+    # shellcheck source=/dev/null # the lab's env file, written by lab-up
     . "$LAB_STATE/env"
 else
     eval "$("$LAB_DIR/ceph.sh" env)" || lab_die $C "no lab Ceph: run make lab-up or test/lab/ceph.sh up"

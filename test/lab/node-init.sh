@@ -11,6 +11,7 @@
 set -euo pipefail
 i=$1 NS=$2
 ND=$NS/node$i R=$NS/node$i/root
+# shellcheck source=/dev/null # written by nodes.sh for each node
 . "$ND/node.env" # LIBVIRT=0|1 FAKETIME=0|1
 echo "node$i: boot at $(date '+%F %T.%N')"
 if [ "${FAKETIME:-0}" = 1 ]; then

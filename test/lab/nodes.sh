@@ -89,6 +89,7 @@ start_node() {
     l=$!
     # $l becomes unshare (setsid and nsenter exec); its only child is the node's init.
     for ((k = 0; k < 100; k++)); do
+        # shellcheck disable=SC2013 # the file is one line of pids: its words are what is wanted
         for c in $(cat "/proc/$l/task/$l/children" 2>/dev/null); do
             if tr '\0' ' ' 2>/dev/null <"/proc/$c/cmdline" | grep -q node-init.sh; then
                 echo "$c" >"$ND/init.pid"

@@ -90,6 +90,7 @@ pcmk_rss_kib() {
         seen[$p]=1
         rss=$(awk '/^VmRSS:/{print $2}' "/proc/$p/status" 2>/dev/null) || true
         total=$((total + ${rss:-0}))
+        # shellcheck disable=SC2013 # each file is one line of pids: its words are what is wanted
         for c in $(cat /proc/"$p"/task/*/children 2>/dev/null); do todo+=("$c"); done
     done
     echo "$total"

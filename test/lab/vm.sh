@@ -150,7 +150,7 @@ PY
     # Keep only the modules the lab can use (+ deps): ~391 MB -> a few MB.
     mkdir -p "$tmp/mods/lib/modules/$kv"
     {
-        # shellcheck disable=SC2086
+        # shellcheck disable=SC2086 # VM_MODULES is a list of module names, one a word
         vm_deps "$tmp/x" "$kv" $VM_MODULES
         for d in $VM_MODULE_DIRS; do
             [ -d "$tmp/x/lib/modules/$kv/$d" ] || continue
@@ -176,7 +176,7 @@ vm_build_initrd() {
     rm -rf "$st" && mkdir -p "$st"/{bin,etc,dev,proc,sys,newroot}
     cp "$(command -v busybox)" "$st/bin/busybox"
     if ldd "$st/bin/busybox" >/dev/null 2>&1; then lab_die vm "$(command -v busybox) is not static (install busybox-static)"; fi
-    # shellcheck disable=SC2086
+    # shellcheck disable=SC2086 # VM_INITRD_MODULES is a list of module names, one a word
     for m in $(vm_deps "$K_DIR/mods" "$kv" $VM_INITRD_MODULES); do
         install -D -m 0644 "$K_DIR/mods/lib/modules/$kv/$m" "$st/lib/modules/$kv/$m"
         echo "/lib/modules/$kv/$m"

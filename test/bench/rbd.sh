@@ -19,9 +19,8 @@ else
     eval "$("$LAB_DIR/ceph.sh" env)" || lab_die $C "no lab Ceph: run make lab-up or test/lab/ceph.sh up"
 fi
 if [ -z "${LAB_VM_CEPH_PORTS+set}" ]; then
-    port=$(echo "$CEPH_MON_HOST" | grep -o ':[0-9]*' | head -n 1 | tr -d :)
-    port=$((port / 100 * 100))
-    export LAB_VM_CEPH_PORTS=$port-$((port + 99))
+    ports=$(lab_ceph_ports "$CEPH_CONF")
+    [ -z "$ports" ] || export LAB_VM_CEPH_PORTS=$ports
 fi
 
 W=$(mktemp -d "$LAB_STATE/bench-rbd.XXXXXX") # under $LAB_STATE: the VM sees it at this path

@@ -60,6 +60,15 @@ lab_wait() {
     done
 }
 
+# lab_ceph_ports CONF: the ports the lab's Ceph of CONF listens on - its monitor's v2 port and
+# the 99 after it (ceph.sh puts its daemons there) - in LAB_VM_CEPH_PORTS' form (vm.sh); nothing
+# when CONF names no v2 monitor.
+lab_ceph_ports() {
+    local port
+    port=$(sed -n 's/^[[:space:]]*mon[_ ]host[[:space:]]*=.*v2:[0-9.]*:\([0-9]*\).*/\1/p' "$1" | head -n 1)
+    [ -z "$port" ] || echo "$port-$((port + 99))"
+}
+
 # lab_env_set KEY VALUE: record KEY=VALUE in $LAB_STATE/env (replacing an older line).
 lab_env_set() {
     mkdir -p "$LAB_STATE"

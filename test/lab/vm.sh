@@ -598,11 +598,10 @@ vm_smoke_rbd() {
         [ "$(vm_guest_dir "$d" -)" != - ] || lab_die vm "$d cannot be mounted at its own path in the VM"
         mounts+=(--mount "$d")
     done
-    local conf=$CEPH_CONF keyring=$CEPH_KEYRING port
-    # the lab's Ceph daemons listen on MON_PORT..MON_PORT+99 (ceph.sh, micro-ceph.sh)
+    local conf=$CEPH_CONF keyring=$CEPH_KEYRING ports
     if [ -z "${LAB_VM_CEPH_PORTS+set}" ]; then
-        port=$(sed -n 's/^[[:space:]]*mon[_ ]host[[:space:]]*=.*v2:[0-9.]*:\([0-9]*\).*/\1/p' "$CEPH_CONF" | head -n 1)
-        [ -z "$port" ] || export LAB_VM_CEPH_PORTS=$port-$((port + 99))
+        ports=$(lab_ceph_ports "$CEPH_CONF")
+        [ -z "$ports" ] || export LAB_VM_CEPH_PORTS=$ports
     fi
     # the same paths inside, unless vm_guest_dir moves them (then a --mount lands on /mnt/hostN)
     "$0" run "${mounts[@]}" --name "smoke-$kind" -- env CEPH_CONF="$conf" CEPH_KEYRING="$keyring" \

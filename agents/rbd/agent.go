@@ -12,7 +12,7 @@
 //   - start asks Ceph (in the agent's Ceph-linked twin, see internal/twin)
 //     for the image's features and its holders, picks the driver, then
 //     maps: one write to /sys/bus/rbd/add_single_major, or "rbd-nbd map"
-//     started with an environment of PATH and LANG only.
+//     started with hostcmd's environment (PATH and LC_ALL only).
 //   - stop looks for mounts, stacked devices and (nbd) open descriptors,
 //     then writes to remove_single_major or sends rbd-nbd SIGTERM. It never
 //     needs the cluster. Start keeps a record of the device it mapped (in

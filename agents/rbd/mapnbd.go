@@ -14,7 +14,7 @@ import (
 // mapNBD starts "rbd-nbd map <spec>" and finds the device it connected by
 // the rbd-nbd process's command line, as monitor does. rbd-nbd reads the
 // key itself: the command line names the keyring or key file, never the
-// key, and rbd-nbd gets an environment of PATH and LANG only.
+// key, and rbd-nbd gets hostcmd's environment (PATH and LC_ALL only).
 func (a *agent) mapNBD(ctx context.Context, req *ocf.Request, s settings, sess cephapi.Session, key keySource) (mapping, error) {
 	argv, err := a.nbdArgs(s, sess, key)
 	if err != nil {

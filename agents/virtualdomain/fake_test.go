@@ -30,6 +30,9 @@ type fakeDomain struct {
 	shuttingDown    bool
 	// destroyFailures: how many destroy calls fail before one works.
 	destroyFailures int
+	// destroyHangs: destroy never returns before its context ends (libvirtd
+	// waiting on a qemu stuck in I/O).
+	destroyHangs bool
 }
 
 // fakeHV is a libvirtd in memory. hang makes the named method block until
@@ -303,8 +306,13 @@ func (f *fakeHV) Destroy(ctx context.Context, d libvirt.Domain) error {
 		return err
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	fd := f.find(d)
+	if fd != nil && fd.destroyHangs {
+		f.mu.Unlock()
+		<-ctx.Done()
+		return &libvirt.Error{Op: "destroy", Kind: libvirt.ErrUnreachable, Err: fmt.Errorf("no answer from libvirtd in time: %w", ctx.Err())}
+	}
+	defer f.mu.Unlock()
 	if fd == nil {
 		return notFound("destroy")
 	}

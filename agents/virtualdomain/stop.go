@@ -17,7 +17,10 @@ import (
 // graceful shutdown (libvirt's destroy sends SIGTERM and waits for it).
 const (
 	minDestroyReserve = 2 * time.Second
-	maxDestroyReserve = 10 * time.Second
+	maxDestroyReserve = 30 * time.Second
+	// maxTermPhase bounds how long a qemu gets between SIGTERM and SIGKILL when
+	// the agent signals it itself.
+	maxTermPhase = 3 * time.Second
 )
 
 // stop shuts the domain down: a graceful shutdown (honouring shutdown_mode)
@@ -227,25 +230,51 @@ func (v *vd) waitStopped(ctx context.Context, req *ocf.Request, s settings, h hy
 }
 
 // destroy stops the domain at once and waits until libvirt reports it
-// stopped.
+// stopped. libvirt gets half of the time left: a qemu stuck in I/O on lost
+// storage can make libvirtd's destroy (SIGTERM, a wait, SIGKILL, a wait) and
+// libvirtd itself hang, and the other half is for signalling the qemu
+// directly (found by the fault campaign: a destroy that took all the time
+// left none for the SIGKILL, and the stop failed with the guest still up).
 func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hypervisor, t target, dom libvirt.Domain) error {
 	req.Log.Infof("issuing forced shutdown (destroy) request for domain %s", t.name)
+	dctx, cancel := earlier(ctx, deadline.Remaining(ctx)/2)
+	defer cancel()
 	for {
-		err := h.Destroy(ctx, dom)
+		err := h.Destroy(dctx, dom)
 		switch {
 		case err == nil, errors.Is(err, libvirt.ErrNotFound), errors.Is(err, libvirt.ErrInvalidOperation):
 			// Gone, or no longer running: the intended outcome.
 			return v.waitStopped(ctx, req, s, h, t)
-		case errors.Is(err, libvirt.ErrUnreachable):
-			return v.stopWithoutLibvirt(ctx, ctx, req, s, t, err)
+		case errors.Is(err, libvirt.ErrUnreachable), libvirt.IsTimeout(err), dctx.Err() != nil:
+			return v.killWithoutLibvirt(ctx, req, t, err)
 		}
 		// libvirt gives up on a qemu that resists SIGKILL for a while
-		// ("Device or resource busy"); try again while time is left.
+		// ("Device or resource busy"); try again while its time lasts.
 		req.Log.Warnf("destroy of domain %s failed: %v", t.name, err)
-		if deadline.Sleep(ctx, v.poll) != nil {
-			return ocf.Errorf(ocf.ErrGeneric, "forced stop of domain %s failed: %v", t.name, err)
+		if deadline.Sleep(dctx, v.poll) != nil {
+			return v.killWithoutLibvirt(ctx, req, t, err)
 		}
 	}
+}
+
+// killWithoutLibvirt ends the domain's qemu itself after libvirtd failed to
+// destroy it in its time: no qemu left means stopped; a qemu that is not on
+// this host cannot be signalled (stop fails).
+func (v *vd) killWithoutLibvirt(ctx context.Context, req *ocf.Request, t target, cause error) error {
+	if why := v.whyNotLocal(t); why != "" {
+		return ocf.Errorf(ocf.ErrGeneric, "cannot stop domain %s: libvirtd %s did not destroy it (%v), and %s",
+			t.name, agentlog.Clip(t.uri), cause, why)
+	}
+	req.Log.Warnf("libvirtd did not destroy domain %s in time (%v); signalling its qemu", t.name, cause)
+	pids, err := v.qemu.Find(t.name, t.uuid)
+	switch {
+	case err != nil:
+		return ocf.Errorf(ocf.ErrGeneric, "libvirtd did not destroy domain %s (%v), and the process table cannot be read: %v", t.name, cause, err)
+	case len(pids) == 0:
+		req.Log.Infof("no qemu process of domain %s runs on this node: it is stopped", t.name)
+		return nil
+	}
+	return v.terminateQemu(ctx, req, t, pids)
 }
 
 // stopWithoutLibvirt stops a domain whose libvirtd does not answer. No qemu
@@ -286,9 +315,10 @@ func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request,
 }
 
 // terminateQemu signals the domain's qemu processes: SIGTERM, then SIGKILL
-// half way to the deadline. It succeeds once none is left.
+// half way to the deadline or after maxTermPhase, whichever comes first. It
+// succeeds once none is left.
 func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids []int) error {
-	termPhase, cancel := earlier(ctx, deadline.Remaining(ctx)/2)
+	termPhase, cancel := context.WithTimeout(ctx, min(deadline.Remaining(ctx)/2, maxTermPhase))
 	defer cancel()
 	for _, kill := range []bool{false, true} {
 		phase := termPhase

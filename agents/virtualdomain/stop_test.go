@@ -100,9 +100,29 @@ func TestStopRetriesDestroyAndFailsInTime(t *testing.T) {
 	h.set("OCF_RESKEY_force_stop", "true", "OCF_RESKEY_CRM_meta_timeout", "3000")
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning, destroyFailures: 3})
 	h.expect("stop", ocf.Success)
+	// libvirt never manages, and the qemu survives every signal: stop fails
+	// before the deadline.
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning, destroyFailures: 1 << 30})
+	h.qemu.procs["vm1"] = []int{100}
+	h.qemu.dieOn = "never"
 	r := h.expect("stop", ocf.ErrGeneric)
 	within(t, r, 3*time.Second)
+}
+
+// libvirtd's destroy hangs (a qemu stuck on lost storage): half the time left
+// goes to it, the other half to SIGTERM and SIGKILL of the qemu by the agent.
+func TestStopKillsQemuWhenDestroyHangs(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.set("OCF_RESKEY_force_stop", "true", "OCF_RESKEY_CRM_meta_timeout", "8000")
+	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning, destroyHangs: true})
+	h.qemu.procs["vm1"] = []int{100}
+	h.qemu.dieOn = "kill"
+	r := h.expect("stop", ocf.Success)
+	within(t, r, 8*time.Second)
+	if strings.Join(h.qemu.signals, ",") != "term 100,kill 100" {
+		t.Fatalf("signals %v", h.qemu.signals)
+	}
 }
 
 func TestStopSavesSnapshot(t *testing.T) {

@@ -9,21 +9,15 @@
 # RBD_POOL (default $CEPH_POOL, else rbd), RBD_IMAGE, RBD_SIZE_MB (the image's size; when
 # unset only a non-zero size is required).
 set -u
-CEPH_USER=${CEPH_USER:-admin}
-RBD_POOL=${RBD_POOL:-${CEPH_POOL:-rbd}}
-id=''
-
 VM_TAG=krbd-smoke VM_DMESG='libceph|rbd'
 . "$(dirname "$0")/vm-lib.sh"
+id=''
 on_fail() { [ -z "$id" ] || echo "$id" >/sys/bus/rbd/remove_single_major 2>/dev/null; }
+rbd_image_env
 devices() { # the ids in /sys/bus/rbd/devices, as " 0 1 "
     for d in /sys/bus/rbd/devices/*; do [ -e "$d" ] && printf ' %s' "${d##*/}"; done
     echo ' '
 }
-
-[ -r "${CEPH_CONF:-}" ] || fail "CEPH_CONF unreadable: ${CEPH_CONF:-unset}"
-[ -r "${CEPH_KEYRING:-}" ] || fail "CEPH_KEYRING unreadable: ${CEPH_KEYRING:-unset}"
-[ -n "${RBD_IMAGE:-}" ] || fail "RBD_IMAGE must be set"
 
 # mon_host = [v2:127.0.0.1:13300,v1:127.0.0.1:13301] | 127.0.0.1:6789,...  The kernel speaks
 # msgr1 by default; with only a v2 address, ask for msgr2 (ms_mode=prefer-crc).

@@ -7,17 +7,11 @@
 # $CEPH_POOL, else rbd), RBD_IMAGE, RBD_SIZE_MB (the image's size; when unset only a non-zero
 # size is required).
 set -u
-CEPH_USER=${CEPH_USER:-admin}
-RBD_POOL=${RBD_POOL:-${CEPH_POOL:-rbd}}
-dev=''
-
 VM_TAG=nbd-smoke VM_DMESG='nbd|block'
 . "$(dirname "$0")/vm-lib.sh"
+dev=''
 on_fail() { [ -z "$dev" ] || rbd-nbd unmap "$dev" 2>/dev/null; }
-
-[ -r "${CEPH_CONF:-}" ] || fail "CEPH_CONF unreadable: ${CEPH_CONF:-unset}"
-[ -r "${CEPH_KEYRING:-}" ] || fail "CEPH_KEYRING unreadable: ${CEPH_KEYRING:-unset}"
-[ -n "${RBD_IMAGE:-}" ] || fail "RBD_IMAGE must be set"
+rbd_image_env
 
 modprobe nbd || fail "modprobe nbd"
 log "rbd-nbd map $RBD_POOL/$RBD_IMAGE as client.$CEPH_USER"

@@ -20,6 +20,16 @@ fail() {
     exit 1
 }
 
+# rbd_image_env: the environment of a script that maps an image: CEPH_CONF and CEPH_KEYRING
+# readable, RBD_IMAGE set; CEPH_USER (admin) and RBD_POOL ($CEPH_POOL, else rbd) defaulted.
+rbd_image_env() {
+    CEPH_USER=${CEPH_USER:-admin}
+    RBD_POOL=${RBD_POOL:-${CEPH_POOL:-rbd}}
+    [ -r "${CEPH_CONF:-}" ] || fail "CEPH_CONF unreadable: ${CEPH_CONF:-unset}"
+    [ -r "${CEPH_KEYRING:-}" ] || fail "CEPH_KEYRING unreadable: ${CEPH_KEYRING:-unset}"
+    [ -n "${RBD_IMAGE:-}" ] || fail "RBD_IMAGE must be set"
+}
+
 # expect_size BYTES: a mapped image's size is RBD_SIZE_MB MiB when that is set, else not 0.
 expect_size() {
     if [ -n "${RBD_SIZE_MB:-}" ]; then

@@ -68,6 +68,8 @@ type deps struct {
 	run func(ctx context.Context, argv []string) (output string, exitCode int, err error)
 	// utilization reads and writes the resource's utilization attributes.
 	utilization utilizationAttrs
+	// imageUsers lists what on this node uses an RBD image (see imageusers.go).
+	imageUsers func(img cephapi.Image) ([]string, error)
 	// poll is the interval of state polling loops.
 	poll time.Duration
 	// defaultCephConf is used for the RBD checks when ceph_conf is unset

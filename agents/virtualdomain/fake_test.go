@@ -569,6 +569,8 @@ type fakeCeph struct {
 	inspects int
 	// clearAfter: holders disappear after this many inspections (0: never).
 	clearAfter int
+	// fenced lists the client instances FenceClient blocklisted.
+	fenced []string
 }
 
 func (c *fakeCeph) open(ctx context.Context, a cephapi.Access) (cephapi.Inspector, error) {
@@ -593,6 +595,24 @@ func (c *fakeCeph) Inspect(ctx context.Context, img cephapi.Image) (cephapi.Stat
 		st.Holders = nil
 	}
 	return st, nil
+}
+
+// FenceClient marks every holder at address blocklisted.
+func (c *fakeCeph) FenceClient(_ context.Context, address string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fenced = append(c.fenced, address)
+	for name, st := range c.images {
+		hs := append([]cephapi.Holder(nil), st.Holders...)
+		for i := range hs {
+			if hs[i].Address == address {
+				hs[i].Blocklisted = true
+			}
+		}
+		st.Holders = hs
+		c.images[name] = st
+	}
+	return nil
 }
 
 func (c *fakeCeph) Close() {}

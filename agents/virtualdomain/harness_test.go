@@ -34,6 +34,8 @@ type harness struct {
 	mu      sync.Mutex
 	runs    [][]string
 	runFunc func(argv []string) (string, int, error)
+	// users: what uses each image (pool/image) on this node.
+	users map[string][]string
 }
 
 func newHarness(t *testing.T) *harness {
@@ -83,6 +85,11 @@ func (h *harness) deps() deps {
 			return "", 0, nil
 		},
 		utilization:     h.cib,
+		imageUsers: func(img cephapi.Image) ([]string, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.users[img.String()], nil
+		},
 		poll:            10 * time.Millisecond,
 		defaultCephConf: filepath.Join(h.dir, "no-ceph.conf"),
 		defaultURI:      func() string { return "qemu:///system" },

@@ -35,6 +35,7 @@ func productionDeps(openCeph cephapi.OpenFunc) deps {
 		localAddrs:      interfaceIPs,
 		run:             runCommand,
 		utilization:     pacemakerUtilization{},
+		imageUsers:      imageUsers{proc: "/proc", sys: "/sys"}.Users,
 		poll:            250 * time.Millisecond,
 		defaultCephConf: "/etc/ceph/ceph.conf",
 		defaultURI:      libvirt.DefaultURI,

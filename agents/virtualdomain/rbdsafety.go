@@ -102,11 +102,53 @@ func (v *vd) liveHolders(ctx context.Context, req *ocf.Request, s settings, disk
 				req.Log.Infof("RBD image %s: %s %s at %s is blocklisted: ignoring it", img, hd.Kind, hd.Client, hd.Address)
 				continue
 			}
+			if where == "this node" && hd.Kind == "locker" && !watches(st.Holders, hd.Address) {
+				fenced, err := v.fenceDeadLocalLocker(ctx, req, inspectors[accessKey(v.cephAccessFor(s, d))], img, hd)
+				if err != nil {
+					return nil, err
+				}
+				if fenced {
+					continue
+				}
+				where += ", in use here"
+			}
 			blocking = append(blocking, fmt.Sprintf("RBD image %s held by %s at %s (%s, %s)",
 				img, hd.Client, hd.Address, hd.Kind, where))
 		}
 	}
 	return blocking, nil
+}
+
+// watches reports whether the client at address watches the image.
+func watches(holders []cephapi.Holder, address string) bool {
+	for _, h := range holders {
+		if h.Kind == "watcher" && h.Address == address {
+			return true
+		}
+	}
+	return false
+}
+
+// fenceDeadLocalLocker fences a lock owner of this node that watches the image no more,
+// when nothing on this node uses the image: that client is dead (see imageusers.go). It
+// reports whether it fenced it.
+func (v *vd) fenceDeadLocalLocker(ctx context.Context, req *ocf.Request, in cephapi.Inspector, img cephapi.Image, hd cephapi.Holder) (bool, error) {
+	users, err := v.imageUsers(img)
+	if err != nil {
+		return false, ocf.Errorf(ocf.ErrGeneric, "RBD image %s is locked by %s at %s of this node, and what uses it here cannot be read: %v",
+			img, hd.Client, hd.Address, err)
+	}
+	if len(users) > 0 {
+		req.Log.Warnf("RBD image %s is locked by %s at %s of this node, which %s uses", img, hd.Client, hd.Address, strings.Join(users, ", "))
+		return false, nil
+	}
+	if err := in.FenceClient(ctx, hd.Address); err != nil {
+		return false, ocf.Errorf(ocf.ErrGeneric, "RBD image %s keeps the lock of %s at %s, a dead client of this node, which could not be blocklisted: %v",
+			img, hd.Client, hd.Address, err)
+	}
+	req.Log.Warnf("RBD image %s was locked by %s at %s, a client of this node that is gone (no watch, nothing here uses the image): blocklisted that instance so its lock can be broken",
+		img, hd.Client, hd.Address)
+	return true, nil
 }
 
 // checkLocalHolder is the depth-20 monitor: this node must hold every

@@ -56,6 +56,10 @@ type Status struct {
 // Inspector answers about images of one cluster. Close releases it.
 type Inspector interface {
 	Inspect(ctx context.Context, img Image) (Status, error)
+	// FenceClient blocklists one client instance (its exact address, with its
+	// nonce: no other client of its host is touched), for a dead client whose
+	// lock nobody may break otherwise.
+	FenceClient(ctx context.Context, address string) error
 	Close()
 }
 

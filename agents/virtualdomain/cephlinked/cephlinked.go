@@ -6,6 +6,7 @@ package cephlinked
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/ceph"
@@ -60,6 +61,26 @@ func (i *inspector) Inspect(ctx context.Context, img cephapi.Image) (cephapi.Sta
 		})
 	}
 	return st, nil
+}
+
+// clientFenceExpire is how long a dead client instance stays blocklisted:
+// long enough for whoever takes its image over to break its lock.
+const clientFenceExpire = 30 * 24 * time.Hour
+
+// FenceClient blocklists one client instance.
+func (i *inspector) FenceClient(ctx context.Context, address string) error {
+	addr, err := ceph.ParseEntityAddr(address)
+	if err != nil {
+		return err
+	}
+	if addr.Nonce == 0 {
+		return fmt.Errorf("%s names every client of its host, not one instance", address)
+	}
+	if err := i.conn.BlocklistAdd(ctx, ceph.BlocklistEntry{Addr: addr}, clientFenceExpire); err != nil {
+		return err
+	}
+	i.blRead = false // read it again: the instance is in it now
+	return nil
 }
 
 func (i *inspector) Close() { i.conn.Close() }

@@ -84,7 +84,7 @@ func (h *harness) deps() deps {
 			}
 			return "", 0, nil
 		},
-		utilization:     h.cib,
+		utilization: h.cib,
 		imageUsers: func(img cephapi.Image) ([]string, error) {
 			h.mu.Lock()
 			defer h.mu.Unlock()

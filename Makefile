@@ -115,7 +115,7 @@ hostile: deps build
 lab-test: deps
 	@mkdir -p $(BUILD)
 	test/lab/lab-up || { test/lab/lab-down; exit 1; }
-	$(GO) test -tags $(GOTAGS),lab -count=1 -timeout 40m -v ./test/... 2>&1 | tee $(BUILD)/lab-test.log; rc=$${PIPESTATUS[0]}; \
+	$(GO) test -tags $(GOTAGS),lab -count=1 -timeout 75m -v ./test/... 2>&1 | tee $(BUILD)/lab-test.log; rc=$${PIPESTATUS[0]}; \
 	  test/lab/lab-down; exit $$rc
 
 test: lint unit hostile lab-test

@@ -159,9 +159,11 @@ func (s *fakeSystem) deps() deps {
 // crash ends a daemon without its clean stop.
 func (s *fakeSystem) crash(pid int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.procs[pid].cancel()
+	p := s.procs[pid]
 	delete(s.procs, pid)
+	s.mu.Unlock()
+	p.cancel()
+	<-p.done // the daemon's goroutine must not write into the test's files after it ends
 }
 
 type env struct {

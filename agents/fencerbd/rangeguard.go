@@ -228,6 +228,11 @@ func (g *addrGuard) addMons(mons []ceph.MonAddrs) {
 	}
 }
 
+// changesFencing: the action blocklists or unblocklists.
+func changesFencing(action string) bool {
+	return action == fence.ActionOff || action == fence.ActionReboot || action == fence.ActionOn
+}
+
 // fencingAction reports whether the action blocklists the target (or
 // checks that it could): this host's own addresses are then off limits.
 func fencingAction(action string) bool {

@@ -87,6 +87,12 @@ func readSettings(r *fence.Request) (settings, error) {
 		User:     strings.TrimPrefix(v.Get(optUser), "client."),
 		Keyring:  v.Get(optKeyring),
 	}
+	if !changesFencing(r.Action) {
+		// A query (status, list, monitor, validate-all) is asked again soon: a cluster
+		// whose monitors all refuse is answered at once. Fencing and unfencing wait
+		// a while for a restarting monitor.
+		s.cfg.ProbePatience = -1
+	}
 	if mh := strings.TrimSpace(v.Get(optMonHost)); mh != "" {
 		s.cfg.MonHosts = []string{mh}
 		if err := ceph.CheckMonHost(mh); err != nil {

@@ -38,6 +38,12 @@ type Config struct {
 	// Connect runs before librados connects (see ProbeMonitors): librados
 	// alone then decides, and reports unreachable monitors as a timeout.
 	SkipMonProbe bool
+	// ProbePatience is how long the probe keeps trying monitors that refuse
+	// or stay silent, as a restarting monitor does: 0 means the default (up to
+	// 10 s, never more than half the time the context leaves); a negative
+	// value fails at the first round. A query that is asked again soon (a
+	// fence device's status) wants an answer now; fencing itself waits.
+	ProbePatience time.Duration
 }
 
 // Conn is a librados session. Every method takes a context: librados calls
@@ -87,7 +93,7 @@ func (c *Conn) open(ctx context.Context, cfg Config, user string) error {
 	var probes []MonProbe
 	if !cfg.SkipMonProbe {
 		var err error
-		if probes, err = c.probeMonHost(ctx); err != nil {
+		if probes, err = c.probeMonHost(ctx, cfg.ProbePatience); err != nil {
 			return err
 		}
 	}

@@ -162,7 +162,7 @@ func monProbeWait(ctx context.Context) time.Duration {
 // already resolved). It returns the probes, and an error when none
 // accepted. A mon_host this package cannot read, or none (librados then
 // looks for DNS SRV records), is not probed: librados decides.
-func (c *Conn) probeMonHost(ctx context.Context) ([]MonProbe, error) {
+func (c *Conn) probeMonHost(ctx context.Context, patience time.Duration) ([]MonProbe, error) {
 	monHost, err := c.rados.GetConfigOption("mon_host")
 	if err != nil || strings.TrimSpace(monHost) == "" {
 		return nil, nil
@@ -174,7 +174,7 @@ func (c *Conn) probeMonHost(ctx context.Context) ([]MonProbe, error) {
 	// A monitor that refuses or does not answer may be restarting (a mon restart takes a
 	// second or two): probe again for a while, as librados would keep hunting. A network
 	// this host cannot route to is not coming back in that time: fail at once.
-	patient := time.Now().Add(monProbePatience(ctx))
+	patient := time.Now().Add(monProbePatience(ctx, patience))
 	for {
 		probes := ProbeMonitors(ctx, mons, monProbeWait(ctx))
 		if len(probes) == 0 || slices.ContainsFunc(probes, func(p MonProbe) bool { return p.Err == nil }) {
@@ -193,10 +193,17 @@ const (
 )
 
 // monProbePatience is how long Connect keeps probing monitors that refuse or do not
-// answer: at most maxMonProbePatience and half the time ctx leaves, so that librados and
-// the caller keep the rest.
-func monProbePatience(ctx context.Context) time.Duration {
+// answer: what Config.ProbePatience asks (maxMonProbePatience when 0, none when
+// negative), and at most half the time ctx leaves, so that librados and the caller keep
+// the rest.
+func monProbePatience(ctx context.Context, asked time.Duration) time.Duration {
 	p := maxMonProbePatience
+	switch {
+	case asked < 0:
+		return 0
+	case asked > 0:
+		p = asked
+	}
 	if d, ok := ctx.Deadline(); ok {
 		p = min(p, time.Until(d)/2)
 	}

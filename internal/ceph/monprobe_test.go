@@ -179,3 +179,29 @@ func TestConnectProbeWaitsForARestartingMonitor(t *testing.T) {
 		time.Sleep(monProbeRetry)
 	}
 }
+
+// TestMonProbePatience: Config.ProbePatience is honoured, negative means none, and the
+// probe never takes more than half the time the context leaves.
+func TestMonProbePatience(t *testing.T) {
+	long, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	short, cancel2 := context.WithTimeout(context.Background(), 4*time.Second)
+	defer cancel2()
+	for _, c := range []struct {
+		name  string
+		ctx   context.Context
+		asked time.Duration
+		min   time.Duration
+		max   time.Duration
+	}{
+		{"default", context.Background(), 0, maxMonProbePatience, maxMonProbePatience},
+		{"none", long, -1, 0, 0},
+		{"asked", long, 3 * time.Second, 3 * time.Second, 3 * time.Second},
+		{"half of what is left", short, 0, time.Second, 2 * time.Second},
+		{"asked but half of what is left", short, time.Minute, time.Second, 2 * time.Second},
+	} {
+		if got := monProbePatience(c.ctx, c.asked); got < c.min || got > c.max {
+			t.Errorf("%s: patience %s, want %s to %s", c.name, got, c.min, c.max)
+		}
+	}
+}

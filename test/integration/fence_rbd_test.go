@@ -307,8 +307,18 @@ func TestFenceRBDBlocksWritesAndUnfences(t *testing.T) {
 	if code, out, _ := runFenceAgent(t, bin, c.agentOptions(v, "status")); code != 0 {
 		t.Fatalf("status after on: exit %d\n%s", code, out)
 	}
-	if blocked, err := conn.IsBlocklisted(ctx, victimAddr); err != nil || blocked {
-		t.Fatalf("IsBlocklisted after unfencing = %v, %v", blocked, err)
+	// Unfencing lifts the node's entries; the client instance that held the lock when the
+	// node was fenced stays blocklisted (that incarnation is dead, and its lock must stay
+	// breakable), and a new client of the node writes.
+	bl, err := conn.Blocklist(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := bl.Covering(ceph.EntityAddr{IP: victimAddr.IP, Port: victimAddr.Port, Nonce: victimAddr.Nonce + 1}); ok {
+		t.Fatalf("after unfencing the victim's node is still blocklisted by %s", e)
+	}
+	if e, ok := bl.Covering(victimAddr); !ok || e.Addr.IsHost() || e.IsRange() {
+		t.Fatalf("after unfencing, the fenced client instance %s: covered by %v (%v), want its own entry", victimAddr, e, ok)
 	}
 	q2 := startQemuIO(t, v, c, image)
 	if l := q2.write(t, 0x13); !strings.Contains(l, "wrote 65536/65536") {

@@ -1,13 +1,13 @@
 // Command kvmha administers kvmha (the heartbeat daemon and its status);
-// see agents/kvmhacmd.
+// see internal/admin.
 package main
 
 import (
 	"os"
 
-	"github.com/kvmha/kvmha/agents/kvmhacmd"
+	"github.com/kvmha/kvmha/internal/admin"
 )
 
 func main() {
-	os.Exit(kvmhacmd.Run())
+	os.Exit(admin.Run())
 }

@@ -50,6 +50,10 @@ func (r Redactor) Redact(s string) string {
 	return s
 }
 
+// Line is s as a log line may carry it: redacted, then one bounded line of valid UTF-8
+// (see Line).
+func (r Redactor) Line(s string) string { return Line(r.Redact(s)) }
+
 // cephxKey matches a cephx secret as keyrings and `ceph auth get-key` write it: base64 of 28
 // bytes (type 1, creation time, length, 16 random bytes), so "AQ", 36 more characters and
 // "==". Such a string is hidden wherever it appears, whichever parameter carried it.

@@ -2,9 +2,10 @@
 // writes to every backend, the fence message a fencer leaves in a host's
 // slot, the backends themselves (a file per host on a shared filesystem, a
 // slot per host on a shared block device, and through package
-// heartbeat/rados an object per host in a RADOS pool), the daemon that
+// heartbeat/radosbackend an object per host in a RADOS pool), the daemon that
 // writes the records and watches its own slot, and the rules that turn what a
-// reader sees into "alive" or "provably dead".
+// reader sees into "alive" or "provably dead". Package heartbeat/service wires
+// the daemon to a host (its configuration file, backends, watchdog, libvirt).
 //
 // # The promise
 //

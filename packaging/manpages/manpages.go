@@ -12,10 +12,10 @@ import (
 	"github.com/kvmha/kvmha/agents/fencelibvirt"
 	"github.com/kvmha/kvmha/agents/fencerbd"
 	"github.com/kvmha/kvmha/agents/hostheartbeat"
-	"github.com/kvmha/kvmha/agents/kvmhacmd"
 	"github.com/kvmha/kvmha/agents/o2cb"
 	"github.com/kvmha/kvmha/agents/rbd"
 	"github.com/kvmha/kvmha/agents/virtualdomain"
+	"github.com/kvmha/kvmha/internal/admin"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/manpage"
 	"github.com/kvmha/kvmha/internal/ocf"
@@ -96,7 +96,7 @@ func Pages() ([]Page, error) {
 		}
 		pages = append(pages, Page{Binary: bin, File: bin + ".8", Section: 8, Source: src})
 	}
-	src, err := manpage.Command(kvmhacmd.App(), kvmhaExtras)
+	src, err := manpage.Command(admin.App(), kvmhaExtras)
 	if err != nil {
 		return nil, fmt.Errorf("kvmha: %w", err)
 	}

@@ -16,10 +16,10 @@ import (
 	"github.com/kvmha/kvmha/agents/fencelibvirt"
 	"github.com/kvmha/kvmha/agents/fencerbd"
 	"github.com/kvmha/kvmha/agents/hostheartbeat"
-	"github.com/kvmha/kvmha/agents/kvmhacmd"
 	"github.com/kvmha/kvmha/agents/o2cb"
 	"github.com/kvmha/kvmha/agents/rbd"
 	"github.com/kvmha/kvmha/agents/virtualdomain"
+	"github.com/kvmha/kvmha/internal/admin"
 	"github.com/kvmha/kvmha/internal/fence"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -339,7 +339,7 @@ var commandBaselines = map[string][]string{
 
 func commandCases(binDir string, fx fixtures) []testCase {
 	var out []testCase
-	app := kvmhacmd.App()
+	app := admin.App()
 	add := func(path string, args []string, flag, kind, value string, stdinOpen bool) {
 		out = append(out, testCase{binary: "kvmha", action: path, param: flag, kind: kind, value: value,
 			mustBe: -1, deadline: commandTimeout,

@@ -1,4 +1,4 @@
-package kvmhacmd
+package admin
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/service"
 )
 
 func run(args ...string) (int, string, string) {
@@ -38,9 +39,9 @@ func testConfig(t *testing.T) *heartbeat.Config {
 func TestRunAndStatus(t *testing.T) {
 	cfg := testConfig(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	log := newDaemonLog(io.Discard, false)
+	log := service.NewLog(io.Discard, false)
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, cfg.ConfigPath(), log, os.Stderr) }()
+	go func() { done <- service.Run(ctx, cfg.ConfigPath(), log, os.Stderr) }()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		st, err := heartbeat.ReadState(cfg.StateDir)
@@ -56,7 +57,7 @@ func TestRunAndStatus(t *testing.T) {
 		t.Fatalf("file watchdog not fed: %v", err)
 	}
 	// A second daemon on the same state directory is refused.
-	if err := runDaemon(ctx, cfg.ConfigPath(), log, os.Stderr); err == nil || !strings.Contains(err.Error(), "another heartbeat daemon") {
+	if err := service.Run(ctx, cfg.ConfigPath(), log, os.Stderr); err == nil || !strings.Contains(err.Error(), "another heartbeat daemon") {
 		t.Fatalf("second daemon: %v", err)
 	}
 	code, out, errs := run("heartbeat", "status", "--state-dir", cfg.StateDir)
@@ -126,20 +127,5 @@ func TestFormat(t *testing.T) {
 	}
 	if code, _, _ := run("heartbeat", "format", "--slots", "9", "block://"+img); code != 1 {
 		t.Fatal("formatted 9 slots into room for 8")
-	}
-}
-
-func TestDaemonLog(t *testing.T) {
-	var b bytes.Buffer
-	l := newDaemonLog(&b, true) // syslog may be missing: never blocks, never fails
-	l.Infof("a\nb")
-	l.Warnf("w")
-	l.Errorf("e")
-	l.close()
-	if !strings.Contains(b.String(), "INFO: a b") || !strings.Contains(b.String(), "ERROR: e") {
-		t.Fatal(b.String())
-	}
-	if bootID() == "" {
-		t.Fatal("no boot id")
 	}
 }

@@ -1,9 +1,9 @@
-// Package kvmhacmd is the kvmha administration command: its subcommands,
-// flags and output. cmd/kvmha only runs App; the work is done by the
-// internal packages (the heartbeat daemon is internal/heartbeat's Daemon).
-// It lives among the agents because, like them, it is one program's
-// interface over the shared runtime: cmd → agents → internal.
-package kvmhacmd
+// Package admin is the kvmha administration command: its subcommands, their flags and
+// output, one file per subcommand (heartbeat_run.go for "kvmha heartbeat run", and so on).
+// cmd/kvmha only runs App; the work is done by other internal packages: the heartbeat
+// daemon's wiring is internal/heartbeat/service, the checks internal/doctor, the
+// failover arithmetic internal/capacity.
+package admin
 
 import (
 	"fmt"
@@ -103,7 +103,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		if msg := err.Error(); msg != "" {
-			fmt.Fprintf(stderr, "kvmha: %s\n", safeMessage(msg))
+			fmt.Fprintf(stderr, "kvmha: %s\n", messageRedactor.Line(msg))
 		}
 		if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() != 0 {
 			return ec.ExitCode()
@@ -115,3 +115,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // Run is Main on the process's arguments and streams.
 func Run() int { return Main(os.Args, os.Stdout, os.Stderr) }
+
+// messageRedactor hides keys that reach a message by mistake (a key given as a flag value,
+// a config file quoted in an error); the command holds no declared secrets of its own.
+var messageRedactor = agentlog.NewRedactor("***")

@@ -1,4 +1,9 @@
-package kvmhacmd
+// Package service is the heartbeat daemon as a host runs it ("kvmha heartbeat run", which
+// ocf:kvmha:HostHeartbeat starts detached): it reads the configuration file HostHeartbeat
+// wrote, checks the files it names, takes the state directory's lock, opens the backends
+// (RADOS through radosbackend), the watchdog and the self-fencer, lists the running guests
+// through libvirt, and runs internal/heartbeat's Daemon until told to stop.
+package service
 
 import (
 	"context"
@@ -6,14 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
-	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
@@ -25,59 +27,26 @@ import (
 	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
-func runCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "run",
-		Usage: "run the heartbeat daemon in the foreground (HostHeartbeat's start runs it detached)",
-		Description: "Runs until SIGTERM or SIGINT, then writes a stopped record and disarms the watchdog. " +
-			"Exit status: 0 after a clean stop, 1 when the daemon failed, 2 on bad usage or when the " +
-			"configuration file (a regular file of at most 1 MiB, read within 5 s) or the Ceph files it " +
-			"names cannot be read or are invalid.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "config", Value: heartbeat.ConfigPathIn(heartbeat.DefaultStateDir),
-				Usage: "configuration file, as HostHeartbeat writes it"},
-			&cli.BoolFlag{Name: "syslog", Value: true, Usage: "also log to syslog"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() > 0 {
-				return cli.Exit("kvmha heartbeat run takes no arguments, only flags", exitUsage)
-			}
-			log := newDaemonLog(c.App.ErrWriter, c.Bool("syslog"))
-			defer log.close()
-			ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
-			if err := runDaemon(ctx, c.String("config"), log, c.App.ErrWriter); err != nil {
-				log.Errorf("%v", err)
-				var bad badInput
-				if errors.As(err, &bad) {
-					return cli.Exit("", exitUsage)
-				}
-				return cli.Exit("", 1)
-			}
-			return nil
-		},
-	}
-}
+// BadInputError is an error in what the daemon was given (its configuration file, the
+// files that names), not in what it met while running: the command exits 2 for it, as for
+// bad usage.
+type BadInputError struct{ error }
 
-// badInput is an error in what the command was given (its configuration file, the
-// files that names): exit status 2, as for bad usage.
-type badInput struct{ error }
+func (b BadInputError) Unwrap() error { return b.error }
 
-func (b badInput) Unwrap() error { return b.error }
-
-// runDaemon runs the daemon of the configuration file until ctx ends.
-func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) error {
+// Run runs the daemon of the configuration file at path until ctx ends, logging to log;
+// out is where the self-fencer's "exec:" command writes.
+func Run(ctx context.Context, path string, log *Log, out io.Writer) error {
 	cfg, err := heartbeat.ReadConfig(path)
 	if err != nil {
-		return badInput{fmt.Errorf("configuration: %w", err)}
+		return BadInputError{fmt.Errorf("configuration: %w", err)}
 	}
 	specs, err := cfg.Validate()
 	if err != nil {
-		return badInput{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
+		return BadInputError{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
 	}
-	if err := checkCephFiles(ctx, specs, cephFiles{cfg.CephConf, "ceph_conf", cfg.CephKeyring, "ceph_keyring"}); err != nil {
-		return badInput{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
+	if err := CheckCephFiles(ctx, specs, CephFiles{Conf: cfg.CephConf, ConfName: "ceph_conf", Keyring: cfg.CephKeyring, KeyringName: "ceph_keyring"}); err != nil {
+		return BadInputError{fmt.Errorf("%s: %w", agentlog.Clip(path), err)}
 	}
 	unlock, err := lockStateDir(cfg.StateDir)
 	if err != nil {
@@ -129,25 +98,25 @@ func runDaemon(ctx context.Context, path string, log *daemonLog, out io.Writer) 
 	return nil
 }
 
-// cephFiles are the Ceph configuration file and keyring a command is given, and the
+// CephFiles are the Ceph configuration file and keyring a command is given, and the
 // names of the flags or fields that give them (for messages).
-type cephFiles struct{ conf, confName, keyring, keyringName string }
+type CephFiles struct{ Conf, ConfName, Keyring, KeyringName string }
 
-// checkCephFiles checks, when a backend is on RADOS, the Ceph configuration file and
+// CheckCephFiles checks, when a backend is on RADOS, the Ceph configuration file and
 // keyring librados will read: librados reads them whole and without a deadline, so a FIFO
 // or /dev/zero there would hang the daemon or grow it without bound.
-func checkCephFiles(ctx context.Context, specs []heartbeat.Spec, f cephFiles) error {
+func CheckCephFiles(ctx context.Context, specs []heartbeat.Spec, f CephFiles) error {
 	if !slices.ContainsFunc(specs, func(s heartbeat.Spec) bool { return s.Scheme == heartbeat.SchemeRADOS }) {
 		return nil
 	}
-	if f.conf != "" {
-		if err := ceph.CheckConfFile(ctx, f.conf); err != nil {
-			return fmt.Errorf("%s: %w", f.confName, err)
+	if f.Conf != "" {
+		if err := ceph.CheckConfFile(ctx, f.Conf); err != nil {
+			return fmt.Errorf("%s: %w", f.ConfName, err)
 		}
 	}
-	if f.keyring != "" {
-		if err := ceph.CheckKeyringFile(ctx, f.keyring); err != nil {
-			return fmt.Errorf("%s: %w", f.keyringName, err)
+	if f.Keyring != "" {
+		if err := ceph.CheckKeyringFile(ctx, f.Keyring); err != nil {
+			return fmt.Errorf("%s: %w", f.KeyringName, err)
 		}
 	}
 	return nil

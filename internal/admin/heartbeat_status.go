@@ -1,4 +1,4 @@
-package kvmhacmd
+package admin
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
+	"github.com/kvmha/kvmha/internal/heartbeat/service"
 )
 
 func statusCommand() *cli.Command {
@@ -66,7 +67,7 @@ func status(c *cli.Context) error {
 	state, _ := heartbeat.ReadState(dir)
 	var uris string
 	cephCfg := ceph.Config{ConfPath: c.String("ceph-conf"), User: c.String("ceph-user"), Keyring: c.String("ceph-keyring")}
-	files := cephFiles{cephCfg.ConfPath, "--ceph-conf", cephCfg.Keyring, "--ceph-keyring"}
+	files := service.CephFiles{Conf: cephCfg.ConfPath, ConfName: "--ceph-conf", Keyring: cephCfg.Keyring, KeyringName: "--ceph-keyring"}
 	if c.IsSet("backends") {
 		uris = c.String("backends")
 	} else {
@@ -76,13 +77,14 @@ func status(c *cli.Context) error {
 		}
 		uris = strings.Join(cfg.Backends, " ")
 		cephCfg = ceph.Config{ConfPath: cfg.CephConf, User: cfg.CephUser, Keyring: cfg.CephKeyring}
-		files = cephFiles{cfg.CephConf, "the local configuration's ceph_conf", cfg.CephKeyring, "the local configuration's ceph_keyring"}
+		files = service.CephFiles{Conf: cfg.CephConf, ConfName: "the local configuration's ceph_conf",
+			Keyring: cfg.CephKeyring, KeyringName: "the local configuration's ceph_keyring"}
 	}
 	specs, err := heartbeat.ParseBackends(uris)
 	if err != nil {
 		return cli.Exit("--backends: "+err.Error(), exitUsage)
 	}
-	if err := checkCephFiles(ctx, specs, files); err != nil {
+	if err := service.CheckCephFiles(ctx, specs, files); err != nil {
 		return cli.Exit(err.Error(), exitUsage)
 	}
 	backends, err := heartbeat.OpenAll(ctx, specs, radosbackend.Opener(cephCfg, 5*time.Second))

@@ -1,4 +1,4 @@
-package kvmhacmd
+package admin
 
 import (
 	"context"

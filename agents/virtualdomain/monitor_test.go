@@ -252,3 +252,33 @@ func TestMonitorSavesConfig(t *testing.T) {
 		h.expect("monitor", ocf.Success)
 	}
 }
+
+// A depth-20 monitor that finds the qemu holding its image no more notes it in this node's
+// record; stop then destroys the guest at once (its I/O hangs: a graceful shutdown would
+// only wait out the stop's time), and a new start clears the note.
+func TestStorageLostGuestIsDestroyedAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1", testUUID)))
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true}
+	h.expect("start", ocf.Success)
+	h.set("OCF_CHECK_LEVEL", "20", "OCF_RESKEY_CRM_meta_interval", "10000")
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{holder("10.0.0.1", "client.1", false)}}
+	h.expect("monitor", ocf.Success)
+	if rec, _ := h.record("vm1"); rec.StorageLost != "" {
+		t.Fatalf("a healthy monitor noted %q", rec.StorageLost)
+	}
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true}
+	h.expect("monitor", ocf.ErrGeneric)
+	if rec, _ := h.record("vm1"); !strings.Contains(rec.StorageLost, "no watch of RBD image rbd/vm1") {
+		t.Fatalf("record after the failed monitor: %+v", rec)
+	}
+	h.set("OCF_CHECK_LEVEL", "0", "OCF_RESKEY_CRM_meta_interval", "0")
+	h.expect("stop", ocf.Success)
+	if calls := strings.Join(h.hv.callList(), ","); strings.Contains(calls, "Shutdown") || h.hv.called("Destroy") != 1 {
+		t.Fatalf("calls %s", calls)
+	}
+	h.expect("start", ocf.Success)
+	if rec, _ := h.record("vm1"); rec.StorageLost != "" {
+		t.Fatalf("a new start kept the note %q", rec.StorageLost)
+	}
+}

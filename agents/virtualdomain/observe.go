@@ -25,6 +25,8 @@ type target struct {
 	// what the record says about where its process runs.
 	recorded  bool
 	localQemu bool
+	// storageLost is the record's StorageLost: stop destroys the domain at once.
+	storageLost string
 }
 
 func targetOf(df *domainFile, uri string) target {

@@ -179,7 +179,9 @@ func (v *vd) checkLocalHolder(ctx context.Context, req *ocf.Request, s settings,
 		if !slices.ContainsFunc(st.Holders, func(hd cephapi.Holder) bool {
 			return hd.Kind == "watcher" && local[hd.IP.Unmap()]
 		}) {
-			return ocf.Errorf(ocf.ErrGeneric, "this node's qemu does not hold RBD image %s (disk %s) of domain %s", img, d.Target, cfg.Name)
+			err := ocf.Errorf(ocf.ErrGeneric, "this node's qemu does not hold RBD image %s (disk %s) of domain %s", img, d.Target, cfg.Name)
+			v.noteStorageLost(req, cfg.Name, fmt.Sprintf("no watch of RBD image %s", img))
+			return err
 		}
 	}
 	return nil

@@ -39,11 +39,17 @@ type domainRecord struct {
 	LocalQemu bool `json:"local_qemu"`
 	// Config is the file the domain was started from (for the operator).
 	Config string `json:"config,omitempty"`
+	// StorageLost is set by a depth-20 monitor that found the domain's qemu holding its
+	// RBD image no more (its librbd session lost its watch, and the guest's I/O hangs):
+	// the reason, with the time. Stop then destroys the domain at once, since a guest
+	// that cannot write cannot shut down cleanly, and a graceful shutdown would only
+	// wait out the stop's time with the guest down.
+	StorageLost string `json:"storage_lost,omitempty"`
 }
 
 // target is the domain the record names.
 func (r domainRecord) target() target {
-	return target{name: r.Name, uuid: r.UUID, uri: r.URI, recorded: true, localQemu: r.LocalQemu}
+	return target{name: r.Name, uuid: r.UUID, uri: r.URI, recorded: true, localQemu: r.LocalQemu, storageLost: r.StorageLost}
 }
 
 // recordOf describes a target for the record.
@@ -62,6 +68,20 @@ func (v *vd) saveRecord(req *ocf.Request, t target) error {
 		return fmt.Errorf("cannot write this node's record of domain %s (%s): %w", t.name, req.RecordPath(), err)
 	}
 	return nil
+}
+
+// noteStorageLost marks this node's record of domain name with why its qemu no longer
+// holds its storage (see domainRecord.StorageLost). Without a current record of that
+// domain there is nothing to mark: stop then shuts down gracefully as usual.
+func (v *vd) noteStorageLost(req *ocf.Request, name, why string) {
+	var rec domainRecord
+	if ok, err := req.LoadRecord(&rec); err != nil || !ok || rec.Name != name {
+		return
+	}
+	rec.StorageLost = time.Now().UTC().Format(time.RFC3339) + " " + why
+	if err := req.SaveRecord(rec); err != nil {
+		req.Log.Warnf("cannot note in this node's record that domain %s lost its storage: %v", name, err)
+	}
 }
 
 // legacyRecordPath is the .domain file of versions before the record.

@@ -95,6 +95,7 @@ func (v *vd) whatToStop(ctx context.Context, req *ocf.Request, s settings) ([]ta
 		if t.uuid == "" {
 			t.uuid = rec.UUID
 		}
+		t.storageLost = rec.StorageLost
 	default:
 		req.Log.Warnf("this node started domain %s on %s, but the configuration names domain %s on %s: stopping both",
 			rec.Name, rec.URI, t.name, t.uri)
@@ -146,6 +147,10 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 		return nil
 	}
 	if s.forceStop || obs.info.State == libvirt.StateCrashed {
+		return v.destroy(ctx, req, s, h, t, obs.dom)
+	}
+	if t.storageLost != "" {
+		req.Log.Warnf("domain %s cannot shut down cleanly, a monitor found its storage lost (%s): destroying it", t.name, t.storageLost)
 		return v.destroy(ctx, req, s, h, t, obs.dom)
 	}
 	if s.snapshotDir != "" {

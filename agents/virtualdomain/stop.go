@@ -249,7 +249,11 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 		switch {
 		case err == nil, errors.Is(err, libvirt.ErrNotFound), errors.Is(err, libvirt.ErrInvalidOperation):
 			// Gone, or no longer running: the intended outcome.
-			return v.waitStopped(ctx, req, s, h, t)
+			if err := v.waitStopped(ctx, req, s, h, t); err != nil {
+				return err
+			}
+			v.releaseAfterDestroy(ctx, req, s, h, t)
+			return nil
 		case errors.Is(err, libvirt.ErrUnreachable), libvirt.IsTimeout(err), dctx.Err() != nil:
 			return v.killWithoutLibvirt(ctx, req, t, err)
 		}

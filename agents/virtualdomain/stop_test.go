@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -232,4 +233,27 @@ func TestStopUnreadableConfig(t *testing.T) {
 	h.expect("stop", ocf.Success)
 	os.WriteFile(filepath.Join(h.dir, "gone.xml"), []byte("<garbage"), 0o644)
 	h.expect("stop", ocf.Success)
+}
+
+// After a destroy, what this node's killed qemu left on the guest's RBD images (the lock,
+// a watch not yet timed out) is fenced, so that the next start elsewhere need not refuse
+// or wait; another host's holders, and images something here still uses, are left alone.
+func TestStopDestroyReleasesWhatTheKilledQemuHeld(t *testing.T) {
+	h := newHarness(t)
+	h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1", testUUID)+rbdDiskXML("vdb", "rbd/vm1b", testUUID)))
+	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning})
+	mine, theirs := holder("10.0.0.1", "client.1", false), holder("10.0.0.2", "client.2", false)
+	mine.Kind = "locker"
+	h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{mine, theirs}}
+	other := holder("10.0.0.1", "client.3", false)
+	other.Address = "10.0.0.1:0/999"
+	h.ceph.images["rbd/vm1b"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{other}}
+	h.mu.Lock()
+	h.users = map[string][]string{"rbd/vm1b": {"rbd-nbd pid 42"}}
+	h.mu.Unlock()
+	h.set("OCF_RESKEY_force_stop", "true")
+	h.expect("stop", ocf.Success)
+	if got := strings.Join(h.ceph.fenced, ","); got != mine.Address {
+		t.Fatalf("fenced %q, want only %s (the killed qemu's)", got, mine.Address)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -37,7 +38,7 @@ func (a *agent) validate(ctx context.Context, req *ocf.Request) error {
 		case err != nil:
 			return ocf.Errorf(ocf.ErrInstalled, "%s: %v (load softdog or a hardware driver, or set watchdog_device=none)", pWatchdogDevice, agentlog.Clip(err.Error()))
 		case fi.Mode()&fs.ModeCharDevice == 0:
-			return ocf.ParamErrorf(pWatchdogDevice, "%q is %s, not a watchdog device", agentlog.Clip(cfg.WatchdogDevice), fileKind(fi.Mode()))
+			return ocf.ParamErrorf(pWatchdogDevice, "%q is %s, not a watchdog device", agentlog.Clip(cfg.WatchdogDevice), files.Kind(fi.Mode()))
 		}
 	}
 	specs, _ := cfg.Validate()
@@ -66,7 +67,7 @@ func checkCephFile(param, path string, needed bool) error {
 	case err != nil:
 		return ocf.Errorf(ocf.ErrInstalled, "%s: %v", param, agentlog.Clip(err.Error()))
 	case !fi.Mode().IsRegular():
-		return ocf.ParamErrorf(param, "%q is %s, not a file", agentlog.Clip(path), fileKind(fi.Mode()))
+		return ocf.ParamErrorf(param, "%q is %s, not a file", agentlog.Clip(path), files.Kind(fi.Mode()))
 	}
 	return nil
 }

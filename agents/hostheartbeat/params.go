@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -164,26 +165,7 @@ func checkStateDir(dir string) error {
 	case err != nil:
 		return ocf.ParamErrorf(pStateDir, "%v", agentlog.Clip(err.Error()))
 	case !fi.IsDir():
-		return ocf.ParamErrorf(pStateDir, "%q is not a directory (%s)", agentlog.Clip(dir), fileKind(fi.Mode()))
+		return ocf.ParamErrorf(pStateDir, "%q is not a directory (%s)", agentlog.Clip(dir), files.Kind(fi.Mode()))
 	}
 	return nil
-}
-
-// fileKind names a file's type for messages.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m.IsRegular():
-		return "a regular file"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	}
-	return "a special file"
 }

@@ -29,11 +29,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		return a.monitorRecorded(req)
 	}
 	s := settingsOf(req)
-	mounts, err := a.readMounts()
-	if err != nil {
-		return err
-	}
-	registered, err := a.clusterRegistered(mounts, s.cluster, false)
+	mounts, registered, err := a.registeredNow(s.cluster)
 	if err != nil {
 		return err
 	}
@@ -176,11 +172,7 @@ func (a *agent) monitorRecorded(req *ocf.Request) error {
 	if err := o2cbconf.CheckClusterName(rec.Cluster); err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "this node's record of the resource (%s) names no O2CB cluster: %v", req.RecordPath(), err)
 	}
-	mounts, err := a.readMounts()
-	if err != nil {
-		return err
-	}
-	registered, err := a.clusterRegistered(mounts, rec.Cluster, false)
+	_, registered, err := a.registeredNow(rec.Cluster)
 	if err != nil {
 		return err
 	}

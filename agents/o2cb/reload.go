@@ -20,11 +20,7 @@ import (
 // not registered has nothing to apply and starts nothing.
 func (a *agent) reload(ctx context.Context, req *ocf.Request) error {
 	s := settingsOf(req)
-	mounts, err := a.readMounts()
-	if err != nil {
-		return err
-	}
-	registered, err := a.clusterRegistered(mounts, s.cluster, false)
+	mounts, registered, err := a.registeredNow(s.cluster)
 	if err != nil {
 		return err
 	}

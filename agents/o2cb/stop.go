@@ -124,6 +124,17 @@ func (a *agent) stopCluster(ctx context.Context, req *ocf.Request, cluster, reco
 	return nil
 }
 
+// registeredNow reads the mounts and looks for the cluster in configfs without mounting
+// anything (monitor, reload): the mounts, and whether the cluster is registered.
+func (s *deps) registeredNow(cluster string) ([]mount, bool, error) {
+	mounts, err := s.readMounts()
+	if err != nil {
+		return nil, false, err
+	}
+	registered, err := s.clusterRegistered(mounts, cluster, false)
+	return mounts, registered, err
+}
+
 // clusterRegistered looks for the cluster in configfs. When configfs is not
 // mounted the answer is only certain if the node manager is not loaded
 // (nothing can be registered then); otherwise configfs is mounted to look,

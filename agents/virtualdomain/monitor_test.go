@@ -273,9 +273,16 @@ func TestStorageLostGuestIsDestroyedAtOnce(t *testing.T) {
 		t.Fatalf("record after the failed monitor: %+v", rec)
 	}
 	h.set("OCF_CHECK_LEVEL", "0", "OCF_RESKEY_CRM_meta_interval", "0")
+	h.qemu.mu.Lock()
+	h.qemu.procs = map[string][]int{"vm1": {4242}}
+	h.qemu.dieOn = "kill"
+	h.qemu.mu.Unlock()
 	h.expect("stop", ocf.Success)
 	if calls := strings.Join(h.hv.callList(), ","); strings.Contains(calls, "Shutdown") || h.hv.called("Destroy") != 1 {
 		t.Fatalf("calls %s", calls)
+	}
+	if got := strings.Join(h.qemu.signals, ","); got != "kill 4242" {
+		t.Fatalf("signals %q, want SIGKILL to the stuck qemu before the destroy", got)
 	}
 	h.expect("start", ocf.Success)
 	if rec, _ := h.record("vm1"); rec.StorageLost != "" {

@@ -151,6 +151,7 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 	}
 	if t.storageLost != "" {
 		req.Log.Warnf("domain %s cannot shut down cleanly, a monitor found its storage lost (%s): destroying it", t.name, t.storageLost)
+		v.killStuckQemu(req, t)
 		return v.destroy(ctx, req, s, h, t, obs.dom)
 	}
 	if s.snapshotDir != "" {
@@ -355,6 +356,27 @@ func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids
 		}
 	}
 	return ocf.Errorf(ocf.ErrGeneric, "libvirtd does not answer, and qemu of domain %s survived SIGTERM and SIGKILL", t.name)
+}
+
+// killStuckQemu sends SIGKILL to the domain's qemu on this host, before libvirtd's
+// destroy: a qemu whose I/O hangs on lost storage does not end on SIGTERM (it waits to
+// drain its requests), and libvirtd would spend its own 10 s or more on that before its
+// SIGKILL (found by the campaign: 20 to 40 s per guest). Destroy then finds it gone and
+// tidies up. Nothing is lost: the guest could not write.
+func (v *vd) killStuckQemu(req *ocf.Request, t target) {
+	if v.whyNotLocal(t) != "" {
+		return
+	}
+	pids, err := v.qemu.Find(t.name, t.uuid)
+	if err != nil {
+		return
+	}
+	for _, pid := range pids {
+		req.Log.Warnf("sending SIGKILL to qemu process %d of domain %s", pid, t.name)
+		if err := v.qemu.Terminate(pid, true); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			req.Log.Warnf("signal to process %d: %v", pid, err)
+		}
+	}
 }
 
 func signalName(kill bool) string {

@@ -4,11 +4,13 @@ import "strings"
 
 // NeedsCeph says which actions the static build hands to the agent's
 // Ceph-linked twin (internal/twin.Dispatch; the package says why): those
-// that check RBD images, start and the depth-20 monitor. getenv reads the
-// invocation's environment.
+// that check or release RBD images, start, stop and the depth-20 monitor.
+// getenv reads the invocation's environment.
 func NeedsCeph(action string, getenv func(string) string) bool {
 	switch action {
-	case "start":
+	case "start", "stop":
+		// stop: after a destroy, the killed qemu's hold on the guest's RBD images is
+		// released (release.go), which needs a Ceph session.
 		return true
 	case "monitor", "status":
 		level := getenv("OCF_CHECK_LEVEL")

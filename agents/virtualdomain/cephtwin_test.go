@@ -18,7 +18,8 @@ func TestNeedsCeph(t *testing.T) {
 		{[]string{"VirtualDomain", "monitor"}, []string{"OCF_CHECK_LEVEL=20"}, true},
 		{[]string{"VirtualDomain", "status"}, []string{"OCF_RESKEY_OCF_CHECK_LEVEL=20"}, true},
 		{[]string{"VirtualDomain", "monitor"}, []string{"OCF_CHECK_LEVEL=10"}, false},
-		{[]string{"VirtualDomain", "stop"}, []string{"OCF_CHECK_LEVEL=20"}, false},
+		{[]string{"VirtualDomain", "stop"}, nil, true},
+		{[]string{"VirtualDomain", "migrate_to"}, nil, false},
 		{[]string{"VirtualDomain", "meta-data"}, nil, false},
 		{[]string{"VirtualDomain"}, nil, false},
 	} {

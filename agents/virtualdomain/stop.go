@@ -126,6 +126,12 @@ func (v *vd) stopTargets(ctx context.Context, req *ocf.Request, s settings, targ
 func (v *vd) stopDomain(ctx context.Context, req *ocf.Request, s settings, t target) error {
 	graceful, cancel := earlier(ctx, reserveFor(ctx, minDestroyReserve, maxDestroyReserve))
 	defer cancel()
+	if t.storageLost != "" {
+		// Before anything asks libvirtd: its calls on this domain hang behind the stuck
+		// qemu (found by the campaign: the stop's first call waited 56 s).
+		req.Log.Warnf("domain %s cannot shut down cleanly, a monitor found its storage lost (%s): killing it", t.name, t.storageLost)
+		v.killStuckQemu(req, t)
+	}
 	h, err := v.dialHypervisor(graceful, t.uri)
 	if err != nil {
 		return v.stopWithoutLibvirt(ctx, graceful, req, s, t, err)
@@ -144,14 +150,15 @@ func (v *vd) stopConnected(ctx, graceful context.Context, req *ocf.Request, s se
 	}
 	if obs.stopped() {
 		req.Log.Infof("domain %s already stopped", t.name)
+		if t.storageLost != "" {
+			v.releaseAfterDestroy(ctx, req, s, h, t)
+		}
 		return nil
 	}
 	if s.forceStop || obs.info.State == libvirt.StateCrashed {
 		return v.destroy(ctx, req, s, h, t, obs.dom)
 	}
 	if t.storageLost != "" {
-		req.Log.Warnf("domain %s cannot shut down cleanly, a monitor found its storage lost (%s): destroying it", t.name, t.storageLost)
-		v.killStuckQemu(req, t)
 		return v.destroy(ctx, req, s, h, t, obs.dom)
 	}
 	if s.snapshotDir != "" {
@@ -358,11 +365,12 @@ func (v *vd) terminateQemu(ctx context.Context, req *ocf.Request, t target, pids
 	return ocf.Errorf(ocf.ErrGeneric, "libvirtd does not answer, and qemu of domain %s survived SIGTERM and SIGKILL", t.name)
 }
 
-// killStuckQemu sends SIGKILL to the domain's qemu on this host, before libvirtd's
-// destroy: a qemu whose I/O hangs on lost storage does not end on SIGTERM (it waits to
-// drain its requests), and libvirtd would spend its own 10 s or more on that before its
-// SIGKILL (found by the campaign: 20 to 40 s per guest). Destroy then finds it gone and
-// tidies up. Nothing is lost: the guest could not write.
+// killStuckQemu sends SIGKILL to the domain's qemu on this host, before libvirtd is asked
+// anything: a qemu whose I/O hangs on lost storage does not end on SIGTERM (it waits to
+// drain its requests), libvirtd's calls on the domain wait behind it, and its destroy
+// spends 10 s or more before its own SIGKILL (found by the campaign: 20 to 56 s per
+// guest). libvirtd then sees the qemu gone and tidies up. Nothing is lost: the guest could
+// not write.
 func (v *vd) killStuckQemu(req *ocf.Request, t target) {
 	if v.whyNotLocal(t) != "" {
 		return

@@ -1,7 +1,7 @@
 // Command VirtualDomain is the OCF resource agent ocf:kvmha:VirtualDomain.
 //
 // make build produces one self-contained file in two layers (internal/twin
-// says how and why): start and depth-20 monitors run in the embedded
+// says how and why): start, stop and depth-20 monitors run in the embedded
 // Ceph-linked twin (virtualdomain.NeedsCeph), everything else in the
 // static build.
 package main

@@ -7,8 +7,8 @@
 // Ceph-linked; VirtualDomain 13 ms and 56 ms. That is 30 to 45 ms, nearly
 // all of it CPU, per process, and several times more on a loaded node,
 // while a monitor runs every few seconds on every node and must cost a few
-// milliseconds. Only start (and VirtualDomain's depth-20 monitor) needs
-// Ceph. So such an agent X is built twice from the same sources (make
+// milliseconds. Only start (and VirtualDomain's stop and depth-20 monitor)
+// needs Ceph. So such an agent X is built twice from the same sources (make
 // build, target twin-X):
 //
 //   - cmd/X/X-ceph, with -tags kvmha_ceph: links go-ceph through the

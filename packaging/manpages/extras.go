@@ -61,8 +61,14 @@ var virtualDomainExtras = manpage.OCFExtras{
 			{Key: "No virsh", Value: "The agent speaks libvirt's RPC protocol and forks nothing per monitor. When " +
 				"libvirtd does not answer, monitor looks for the guest's qemu process, and stop ends that process " +
 				"itself shortly before its timeout."},
-			{Key: "Packages", Value: "start and the depth-20 monitor need librados2 and librbd1 (the package " +
-				"kvmha-ceph depends on them); other actions do not load them."},
+			{Key: "Packages", Value: "start, stop and the depth-20 monitor need librados2 and librbd1 (the package " +
+				"kvmha-ceph depends on them); other actions, the recurring monitor among them, do not load them."},
+			{Key: "Storage lost", Value: "A depth-20 monitor that finds the guest's qemu no longer holding its RBD " +
+				"image (its session lost the image's watch, and the guest's I/O hangs) fails, and notes it in the " +
+				"node's record: the stop that follows kills the qemu at once instead of asking for a graceful shutdown " +
+				"the guest cannot finish. After any destroy, stop blocklists the client instances of this node that " +
+				"still hold the guest's writable images when nothing here uses them (the killed qemu's lock and " +
+				"watch), so the guest starts on another node at once."},
 		},
 		ID: "vm1",
 	}},

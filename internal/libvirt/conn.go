@@ -3,6 +3,7 @@ package libvirt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
@@ -30,16 +31,28 @@ type Conn struct {
 // Dial connects to the libvirtd named by uri and opens its driver, all
 // within ctx.
 func Dial(ctx context.Context, uri string) (*Conn, error) {
+	return DialWith(ctx, uri, DialOptions{})
+}
+
+// DialWith is Dial with what the URI does not say (see DialOptions).
+func DialWith(ctx context.Context, uri string, opts DialOptions) (*Conn, error) {
 	ep, err := parseURI(uri)
 	if err != nil {
 		return nil, &Error{Op: "connect " + boundedText(uri), Err: err}
 	}
 	c := &Conn{uri: uri}
-	c.rpc = golibvirt.NewWithDialer(&boundDialer{ctx: ctx, ep: ep, conn: c})
+	d := &boundDialer{ctx: ctx, ep: ep, opts: opts, conn: c}
+	c.rpc = golibvirt.NewWithDialer(d)
 	if err := c.do(ctx, "connect "+boundedText(uri), func() error {
 		return c.rpc.ConnectToURI(golibvirt.ConnectURI(ep.name))
 	}); err != nil {
 		c.closeSocket(err)
+		if why := d.remoteFailure(); why != "" {
+			var e *Error
+			if errors.As(err, &e) {
+				e.Err = fmt.Errorf("%w (the remote command said: %s)", e.Err, why)
+			}
+		}
 		return nil, err
 	}
 	return c, nil
@@ -135,25 +148,55 @@ func call[T any](ctx context.Context, c *Conn, op string, fn func() (T, error)) 
 	}
 }
 
-// boundDialer opens the socket within the context given to Dial.
+// boundDialer opens the socket within the context given to Dial, and
+// within the options' ConnectTimeout.
 type boundDialer struct {
 	ctx  context.Context
 	ep   endpoint
+	opts DialOptions
 	conn *Conn
+
+	mu     sync.Mutex
+	socket net.Conn // the last socket dialled
+}
+
+// remoteFailure is what the remote command of an ssh stream said when it
+// failed (see execConn), "" otherwise.
+func (d *boundDialer) remoteFailure() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if x, ok := d.socket.(*execConn); ok {
+		return x.failure()
+	}
+	return ""
 }
 
 func (d *boundDialer) Dial() (net.Conn, error) {
+	ctx, cancel := d.opts.connectContext(d.ctx)
+	defer cancel()
 	var s net.Conn
 	var err error
-	if d.ep.tls {
-		s, err = d.dialTLS()
-	} else {
+	switch {
+	case d.ep.tls:
+		s, err = d.dialTLS(ctx)
+	case d.ep.ssh != "":
+		s, err = d.dialSSH(ctx)
+	case d.ep.network == "tcp":
 		var nd net.Dialer
-		s, err = nd.DialContext(d.ctx, d.ep.network, d.ep.address)
+		s, err = nd.DialContext(ctx, d.opts.network(), d.ep.address)
+	default:
+		var nd net.Dialer
+		s, err = nd.DialContext(ctx, d.ep.network, d.ep.address)
 	}
 	if err != nil {
+		if d.ctx.Err() == nil && ctx.Err() != nil {
+			return nil, fmt.Errorf("connection not established within %s: %w", d.opts.ConnectTimeout, err)
+		}
 		return nil, err
 	}
+	d.mu.Lock()
+	d.socket = s
+	d.mu.Unlock()
 	if !d.conn.adopt(s) {
 		return nil, errClosed
 	}
@@ -163,8 +206,8 @@ func (d *boundDialer) Dial() (net.Conn, error) {
 // dialTLS reuses go-libvirt's TLS dialer, which finds the client
 // certificates where libvirt keeps them. It has its own 20 s connect
 // timeout; the context bounds the whole exchange including the handshake.
-func (d *boundDialer) dialTLS() (net.Conn, error) {
-	if err := d.ep.checkTLSFiles(d.ctx); err != nil {
+func (d *boundDialer) dialTLS(ctx context.Context) (net.Conn, error) {
+	if err := d.ep.checkTLSFiles(ctx); err != nil {
 		return nil, err
 	}
 	opts := []dialers.TLSOption{dialers.UseTLSPort(d.ep.port)}
@@ -186,12 +229,12 @@ func (d *boundDialer) dialTLS() (net.Conn, error) {
 	select {
 	case r := <-done:
 		return r.conn, r.err
-	case <-d.ctx.Done():
+	case <-ctx.Done():
 		go func() { // close a socket that arrives too late
 			if r := <-done; r.conn != nil {
 				r.conn.Close()
 			}
 		}()
-		return nil, d.ctx.Err()
+		return nil, ctx.Err()
 	}
 }

@@ -8,20 +8,27 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/files"
 )
 
-// Default ports of libvirtd's TCP and TLS listeners.
+// Default ports of libvirtd's TCP and TLS listeners, and of sshd.
 const (
 	defaultTCPPort = "16509"
 	defaultTLSPort = "16514"
+	defaultSSHPort = "22"
 )
 
+// defaultRemoteSocket is the socket an ssh transport reaches on the remote
+// host for a system URI when the URI names none: the monolithic libvirtd's,
+// which virtproxyd serves on hosts with the modular daemons.
+const defaultRemoteSocket = "/run/libvirt/libvirt-sock"
+
 // ErrUnsupportedURI is returned for URIs this package cannot connect to
-// (unknown transports, ssh).
+// (unknown transports, a password in the URI).
 var ErrUnsupportedURI = errors.New("unsupported libvirt URI")
 
 // endpoint is where a libvirt URI tells a client to connect, and which
@@ -33,7 +40,15 @@ type endpoint struct {
 	host     string // for TLS: the server name
 	port     string
 	pkiPath  string // TLS certificate folder (?pkipath=)
-	noVerify bool   // TLS: do not verify the server (?no_verify=1)
+	noVerify bool   // TLS, ssh: do not verify the server (?no_verify=1)
+	// ssh transports (ssh, libssh2, libssh): address is sshd's host:port.
+	ssh          string // the transport's name; "" for the others
+	user         string // user@ of the URI; "" for the client's user
+	keyFile      string // ?keyfile=
+	knownHosts   string // ?known_hosts=
+	remoteSocket string // ?socket=, else defaultRemoteSocket
+	socketGiven  bool   // the URI named the remote socket
+	netcat       string // ?netcat=: the remote nc of the fallback (see sshexec.go)
 	// name is the URI libvirtd is asked to open: the client URI without
 	// transport, host and client-side options, e.g. qemu:///system.
 	name string
@@ -103,10 +118,64 @@ func parseURI(raw string) (endpoint, error) {
 				return endpoint{}, fmt.Errorf("%w \"%s\": no_verify must be 0 or 1", ErrUnsupportedURI, boundedText(raw))
 			}
 		}
+	case "ssh", "libssh2", "libssh":
+		if err := ep.parseSSH(u, transport); err != nil {
+			return endpoint{}, fmt.Errorf("%w \"%s\": %s", ErrUnsupportedURI, boundedText(raw), err)
+		}
 	default:
-		return endpoint{}, fmt.Errorf("%w \"%s\": transport \"%s\" is not supported (use unix, tcp or tls)", ErrUnsupportedURI, boundedText(raw), boundedText(transport))
+		return endpoint{}, fmt.Errorf("%w \"%s\": transport \"%s\" is not supported (use unix, tcp, tls or ssh)", ErrUnsupportedURI, boundedText(raw), boundedText(transport))
 	}
 	return ep, nil
+}
+
+// parseSSH reads an ssh URI (driver+ssh://[user@]host[:port]/path) and the
+// parameters libvirt gives its ssh transports: keyfile, known_hosts,
+// no_verify, socket and netcat. The others (proxy, mode, command, sshauth,
+// no_tty) choose how libvirt's own client runs ssh and mean nothing here.
+func (ep *endpoint) parseSSH(u *url.URL, transport string) error {
+	if u.Hostname() == "" {
+		return fmt.Errorf("transport %s needs a host", transport)
+	}
+	if _, hasPassword := u.User.Password(); hasPassword {
+		return errors.New("a password in the URI is not supported (URIs are logged)")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("port \"%s\" is not a TCP port", boundedText(p))
+		}
+	}
+	query := u.Query()
+	ep.network = "tcp"
+	ep.ssh = transport
+	ep.user = u.User.Username()
+	ep.host, ep.port = u.Hostname(), u.Port()
+	if ep.port == "" {
+		ep.port = defaultSSHPort
+	}
+	ep.address = net.JoinHostPort(ep.host, ep.port)
+	ep.keyFile = query.Get("keyfile")
+	ep.knownHosts = query.Get("known_hosts")
+	ep.netcat = query.Get("netcat")
+	switch query.Get("no_verify") {
+	case "", "0":
+	case "1":
+		ep.noVerify = true
+	default:
+		return errors.New("no_verify must be 0 or 1")
+	}
+	ep.remoteSocket, ep.socketGiven = query.Get("socket"), query.Get("socket") != ""
+	if !ep.socketGiven {
+		if u.Path != "/system" && u.Path != "" && u.Path != "/" {
+			// A session daemon's socket is in the remote user's runtime
+			// folder, which this side cannot know.
+			return fmt.Errorf("path %s over ssh needs ?socket= (the remote socket)", boundedText(u.Path))
+		}
+		ep.remoteSocket = defaultRemoteSocket
+	}
+	if !strings.HasPrefix(ep.remoteSocket, "/") {
+		return errors.New("socket must be an absolute path")
+	}
+	return nil
 }
 
 // defaultSocket is the socket libvirt's client library would use for a local

@@ -15,14 +15,23 @@ import (
 // exit code, stdout, stderr and the URI it dialled.
 func run(t *testing.T, h *fakeHypervisor, args ...string) (int, string, string, string) {
 	t.Helper()
+	code, out, errs, dialled, _ := runWith(t, h, args, "")
+	return code, out, errs, dialled
+}
+
+// runWith runs the agent with command-line arguments, or stdin when args
+// is nil, and returns the dial options too.
+func runWith(t *testing.T, h *fakeHypervisor, args []string, stdin string) (int, string, string, string, libvirt.DialOptions) {
+	t.Helper()
 	var dialled string
-	a := newAgent(deps{dial: func(_ context.Context, uri string) (hypervisor, error) {
-		dialled = uri
+	var opts libvirt.DialOptions
+	a := newAgent(deps{dial: func(_ context.Context, uri string, o libvirt.DialOptions) (hypervisor, error) {
+		dialled, opts = uri, o
 		return h, nil
 	}})
 	var out, errb bytes.Buffer
-	code := a.Main(args, nil, &out, &errb)
-	return code, out.String(), errb.String(), dialled
+	code := a.Main(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String(), dialled, opts
 }
 
 func TestActions(t *testing.T) {
@@ -86,8 +95,8 @@ func TestURIFromFenceVirshOptions(t *testing.T) {
 	// The folder is complete: validate reads every file the TLS dial needs.
 	os.WriteFile(filepath.Join(pki, "clientcert.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
 	os.WriteFile(filepath.Join(pki, "cacert.pem"), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644)
-	sshKey := filepath.Join(t.TempDir(), "id_ed25519")
-	os.WriteFile(sshKey, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"), 0o600)
+	notAKey := filepath.Join(t.TempDir(), "id_ed25519")
+	os.WriteFile(notAKey, []byte("-----BEGIN OPENSSH PRIVATE KEY-----\n"), 0o600)
 	for _, c := range []struct {
 		args []string
 		uri  string
@@ -108,9 +117,9 @@ func TestURIFromFenceVirshOptions(t *testing.T) {
 		args []string
 		msg  string
 	}{
-		{[]string{"-a", "kvm1", "-k", sshKey}, "not ssh"},
+		{[]string{"-a", "kvm1", "-k", notAKey}, "is not a private key ssh can use"},
 		{[]string{"-k", pki, "--uri=qemu+tcp://node2/system"}, "not a TLS URI"},
-		{[]string{"--uri=qemu+ssh://root@kvm1/system"}, "unsupported libvirt URI"},
+		{[]string{"--uri=qemu+ext://root@kvm1/system"}, "unsupported libvirt URI"},
 		{[]string{"-a", "kvm1", "-u", "70000"}, "not a TCP port"},
 		{[]string{"--ip=a/b"}, "not a host name"},
 		{[]string{"-a", "kvm1", "-k", "/nonexistent"}, "identity_file"},
@@ -125,12 +134,9 @@ func TestURIFromFenceVirshOptions(t *testing.T) {
 // TestFenceVirshStdinKeys: a fence_virsh device's parameters as Pacemaker passes them.
 func TestFenceVirshStdinKeys(t *testing.T) {
 	h := newFakeHypervisor()
-	var dialled string
-	a := newAgent(deps{dial: func(_ context.Context, uri string) (hypervisor, error) { dialled = uri; return h, nil }})
-	var out, errb bytes.Buffer
 	stdin := "action=off\nport=guest1\nnodename=node1\nipaddr=kvm1\nlogin=root\nipport=16514\n"
-	if code := a.Main(nil, strings.NewReader(stdin), &out, &errb); code != 0 || dialled != "qemu+tls://kvm1:16514/system" {
-		t.Fatalf("exit %d, dialled %q: %s", code, dialled, errb.String())
+	if code, _, errs, dialled, _ := runWith(t, h, nil, stdin); code != 0 || dialled != "qemu+tls://kvm1:16514/system" {
+		t.Fatalf("exit %d, dialled %q: %s", code, dialled, errs)
 	}
 }
 

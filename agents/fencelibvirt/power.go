@@ -3,7 +3,6 @@ package fencelibvirt
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
@@ -21,33 +20,18 @@ func power(s libvirt.State) fence.Power {
 	return fence.PowerOn
 }
 
-// validate checks the options before every action, and that the TLS
-// client files of the URI's pkipath (identity_file) can be read, bounded:
-// go-libvirt reads them whole and without a deadline.
+// validate checks the options before every action: where libvirtd is,
+// and that the files the dial reads (TLS client files, ssh keys and known
+// hosts files) can be read, bounded, without connecting. It runs
+// password_script when ssh needs a password.
 func (f *fencer) validate(ctx context.Context, r *fence.Request) error {
-	uri, err := libvirtURI(ctx, r.Values)
-	if err != nil {
-		return err
-	}
-	if err := libvirt.CheckTLSFiles(ctx, uri); err != nil {
-		if r.Values.IsSet(optIdentityFile) {
-			return fmt.Errorf("identity_file: %w", err)
-		}
-		return fmt.Errorf("uri: %w", err)
-	}
-	if r.Values.Get(optLogin) != "" {
-		r.Log.Debugf("username is not used: fence_libvirt does not log in with ssh")
-	}
-	return nil
+	_, err := f.target(ctx, r)
+	return err
 }
 
 // domain connects and looks the plug up.
 func (f *fencer) domain(ctx context.Context, r *fence.Request) (hypervisor, libvirt.Domain, error) {
-	uri, err := libvirtURI(ctx, r.Values)
-	if err != nil {
-		return nil, libvirt.Domain{}, err
-	}
-	h, err := f.connect(ctx, uri)
+	h, err := f.connect(ctx, r)
 	if err != nil {
 		return nil, libvirt.Domain{}, err
 	}
@@ -98,11 +82,7 @@ func (f *fencer) on(ctx context.Context, r *fence.Request) error {
 
 // list prints name,UUID of every domain; list-status adds its state.
 func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, error) {
-	uri, err := libvirtURI(ctx, r.Values)
-	if err != nil {
-		return nil, err
-	}
-	h, err := f.connect(ctx, uri)
+	h, err := f.connect(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -21,24 +21,233 @@ import (
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
-// libvirtURI works out where libvirtd is from uri, ip, ipport and
-// identity_file (see the long description).
-func libvirtURI(ctx context.Context, v *fence.Values) (string, error) {
-	pki, err := pkiPath(ctx, v.Get(optIdentityFile))
-	if err != nil {
-		return "", err
-	}
+// target is where libvirtd is and how to reach it, worked out once per run
+// from the options (see the long description).
+type target struct {
+	uri      string
+	opts     libvirt.DialOptions
+	notes    []string // options given and not used, each with why
+	warnings []string // files that work but should be fixed
+}
+
+func (t *target) note(format string, args ...any) {
+	t.notes = append(t.notes, fmt.Sprintf(format, args...))
+}
+
+// identityKind is what identity_file names.
+type identityKind int
+
+const (
+	noIdentity identityKind = iota
+	tlsFolder               // a TLS client PKI folder
+	tlsKey                  // the clientkey.pem of one
+	sshKey                  // any other file: an ssh private key
+)
+
+func (k identityKind) tls() bool { return k == tlsFolder || k == tlsKey }
+
+// resolve works out the target from the options. It reads identity_file
+// and the files the dial will read, bounded, and runs password_script
+// when ssh needs it; it never connects.
+func resolve(ctx context.Context, v *fence.Values) (*target, error) {
+	t := &target{}
 	port := 0
 	if v.IsSet(optIPPort) {
 		if port = v.Int(optIPPort); port < 1 || port > 65535 {
-			return "", fmt.Errorf("ipport %q is not a TCP port (1-65535)", agentlog.Clip(v.Get(optIPPort)))
+			return nil, fmt.Errorf("ipport %q is not a TCP port (1-65535)", agentlog.Clip(v.Get(optIPPort)))
 		}
 	}
-	return buildURI(v.Get(optURI), v.Get(optIPAddr), port, pki)
+	identity := v.Get(optIdentityFile)
+	kind, err := classifyIdentity(ctx, identity)
+	if err != nil {
+		return nil, err
+	}
+	user := v.Get(optLogin)
+
+	uri := strings.TrimSpace(v.Get(optURI))
+	ip := strings.TrimSpace(v.Get(optIPAddr))
+	overSSH := false
+	switch {
+	case uri != "":
+		if ip != "" {
+			t.note("ip (uri names the host)")
+		}
+		if v.IsSet(optSSH) {
+			t.note("ssh (uri names the transport)")
+		}
+		if v.IsSet(optIPPort) {
+			t.note("ipport (uri names the port)")
+		}
+	case ip != "":
+		if overSSH, err = wantSSH(v, kind); err != nil {
+			return nil, err
+		}
+	}
+	pki := ""
+	if kind.tls() {
+		pki = identity
+		if kind == tlsKey {
+			pki = filepath.Dir(identity)
+		}
+	}
+	if uri, err = buildURI(uri, ip, port, overSSH, user, pki); err != nil {
+		return nil, err
+	}
+	t.uri = uri
+	if kind == sshKey && !libvirt.IsSSH(uri) {
+		if ip != "" && v.IsSet(optSSH) {
+			return nil, errors.New("identity_file must be a TLS client PKI folder or its clientkey.pem with ssh=0; an ssh key needs ssh=1")
+		}
+		return nil, fmt.Errorf("identity_file is an ssh private key, but %q is not an ssh URI", agentlog.Clip(uri))
+	}
+
+	if libvirt.IsSSH(uri) {
+		if err := t.sshSettings(ctx, v, identity, kind); err != nil {
+			return nil, err
+		}
+	} else {
+		for _, name := range []string{optPassword, optPasswordScript, optSSHOptions} {
+			if v.IsSet(name) {
+				t.note("%s (libvirtd is not reached with ssh)", name)
+			}
+		}
+		if user != "" {
+			t.note("username (libvirtd identifies TLS and tcp clients otherwise)")
+		}
+	}
+
+	network := ""
+	switch {
+	case v.Bool(optInet6Only):
+		network = "tcp6"
+	case v.Bool(optInet4Only):
+		network = "tcp4"
+	}
+	if network != "" {
+		switch u, _ := url.Parse(uri); {
+		case u == nil || u.Host == "":
+			t.note("inet4_only, inet6_only (libvirtd's socket is local)")
+		case isTLS(u):
+			t.note("inet4_only, inet6_only (not applied to TLS)")
+		}
+		t.opts.Network = network
+	}
+	if d := v.Duration(optLoginTimeout); d > 0 {
+		t.opts.ConnectTimeout = d
+	}
+	for _, u := range notUsed {
+		if v.IsSet(u.name) {
+			t.note("%s (%s)", u.name, u.why)
+		}
+	}
+
+	warnings, err := libvirt.CheckFiles(ctx, uri, t.opts)
+	if err != nil {
+		switch {
+		case libvirt.IsSSH(uri):
+			return nil, err
+		case identity != "":
+			return nil, fmt.Errorf("identity_file: %w", err)
+		}
+		return nil, fmt.Errorf("uri: %w", err)
+	}
+	t.warnings = append(t.warnings, warnings...)
+	return t, nil
 }
 
-// buildURI is libvirtURI on plain values; port 0 means libvirt's default.
-func buildURI(uri, ip string, port int, pki string) (string, error) {
+// notUsed are fence_virsh's options that drive its shell session, with
+// why they mean nothing over libvirt's RPC.
+var notUsed = []struct{ name, why string }{
+	{optCommandPrompt, "there is no shell"},
+	{optShellTimeout, "there is no shell"},
+	{optUseSudo, "no virsh command is run; the ssh user needs access to libvirtd's socket"},
+	{optSudoPath, "no virsh command is run"},
+	{optSSHPath, "the ssh client is built in"},
+	{optRetryOn, "libvirt's start either starts the domain or says why"},
+	{optDisableTimeout, "the action's deadline comes from power_timeout"},
+	{optPlugSeparator, "one domain per plug"},
+	{optVerboseLevel, "use verbose"},
+}
+
+// wantSSH decides the transport to ip: ssh when asked, or, ssh not being
+// set, when what logs in is ssh's (a password or an ssh key).
+func wantSSH(v *fence.Values, kind identityKind) (bool, error) {
+	if v.IsSet(optSSH) {
+		overSSH := v.Bool(optSSH)
+		if overSSH && kind.tls() {
+			return false, errors.New("identity_file is a TLS client PKI file, but ssh=1: give an ssh private key, or set ssh=0")
+		}
+		return overSSH, nil
+	}
+	if kind.tls() {
+		return false, nil
+	}
+	return kind == sshKey || v.Get(optPassword) != "" || v.Get(optPasswordScript) != "", nil
+}
+
+// sshSettings fills the ssh half of the dial options: the user, the keys,
+// the password and what ssh_options says.
+func (t *target) sshSettings(ctx context.Context, v *fence.Values, identity string, kind identityKind) error {
+	if kind.tls() {
+		return fmt.Errorf("identity_file is a TLS client PKI file, but %q is an ssh URI: give an ssh private key", agentlog.Clip(t.uri))
+	}
+	u, err := url.Parse(t.uri)
+	if err != nil {
+		return err
+	}
+	o := &t.opts.SSH
+	user := v.Get(optLogin)
+	o.User = user
+	if uriUser := u.User.Username(); uriUser != "" && user != "" && uriUser != user {
+		t.note("username (the URI's user %s logs in)", agentlog.Clip(uriUser))
+	}
+
+	so, err := parseSSHOptions(v.Get(optSSHOptions))
+	if err != nil {
+		return fmt.Errorf("ssh_options: %w", err)
+	}
+	if len(so.ignored) > 0 {
+		t.note("from ssh_options: %s", strings.Join(so.ignored, ", "))
+	}
+	o.HostKeys, o.UserKnownHosts, o.GlobalKnownHosts = so.hostKeys, so.userKnownHosts, so.globalKnownHosts
+	t.opts.Network = so.network
+
+	var keys []string
+	uriKey := u.Query().Get("keyfile")
+	switch {
+	case kind == sshKey && uriKey != "" && uriKey != identity:
+		return errors.New("identity_file and the URI's keyfile disagree")
+	case kind == sshKey:
+		keys = append(keys, identity)
+	case uriKey != "":
+		keys = append(keys, uriKey)
+	}
+	keys = append(keys, so.keys...)
+	if len(keys) > 0 {
+		o.KeyFiles = keys
+	}
+
+	password := v.Get(optPassword)
+	if script := v.Get(optPasswordScript); script != "" {
+		if password != "" {
+			t.note("password (password_script gives it)")
+		}
+		if password, err = runPasswordScript(ctx, script); err != nil {
+			return fmt.Errorf("password_script: %w", err)
+		}
+	}
+	if len(keys) > 0 {
+		o.Passphrase = password // fence_virsh answers ssh's passphrase prompt with it
+	} else {
+		o.Password = password
+	}
+	return nil
+}
+
+// buildURI is the URI on plain values: uri when given, else one for ip
+// (ssh or TLS), else the default; pki, when set, becomes a TLS URI's
+// pkipath. port 0 means the transport's default.
+func buildURI(uri, ip string, port int, overSSH bool, user, pki string) (string, error) {
 	uri = strings.TrimSpace(uri)
 	// Where the URI came from, for messages: the option, or libvirt's
 	// default (LIBVIRT_DEFAULT_URI, libvirt.conf).
@@ -56,7 +265,14 @@ func buildURI(uri, ip string, port int, pki string) (string, error) {
 		} else if strings.Contains(host, ":") {
 			host = "[" + host + "]"
 		}
-		uri = (&url.URL{Scheme: "qemu+tls", Host: host, Path: "/system"}).String()
+		u := &url.URL{Scheme: "qemu+tls", Host: host, Path: "/system"}
+		if overSSH {
+			u.Scheme = "qemu+ssh"
+			if user != "" {
+				u.User = url.User(user)
+			}
+		}
+		uri = u.String()
 	}
 	if uri == "" {
 		uri, source = libvirt.DefaultURI(), "the default URI"
@@ -111,31 +327,32 @@ const identityWait = 2 * time.Second
 // maxIdentityFile bounds the read of identity_file: a PEM key of a few KiB.
 const maxIdentityFile = 64 << 10
 
-// pkiPath turns identity_file into libvirt's pkipath (a folder), refusing
-// an ssh key: fence_virsh configurations name one there. The file is read
-// bounded in size and time, and anything but a folder or a regular file
-// is refused at once.
-func pkiPath(ctx context.Context, identity string) (string, error) {
+// classifyIdentity tells what identity_file names: a folder is a TLS PKI
+// folder, a file named clientkey.pem that is no OpenSSH key is the TLS
+// client key in one, any other file an ssh private key (checked when the
+// ssh settings are read). The file is read bounded in size and time, and
+// anything but a folder or a regular file is refused at once.
+func classifyIdentity(ctx context.Context, identity string) (identityKind, error) {
 	if identity == "" {
-		return "", nil
+		return noIdentity, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, identityWait)
 	defer cancel()
 	fi, err := statWithin(ctx, identity)
 	if err != nil {
-		return "", fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
+		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
 	}
 	if fi.IsDir() {
-		return filepath.Clean(identity), nil
+		return tlsFolder, nil
 	}
 	head, err := files.Read(ctx, identity, maxIdentityFile)
 	if err != nil {
-		return "", fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
+		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
 	}
-	if bytes.Contains(head, []byte("OPENSSH PRIVATE KEY")) || filepath.Base(identity) != "clientkey.pem" {
-		return "", errors.New("identity_file must be a TLS client PKI folder or its clientkey.pem; fence_libvirt speaks libvirt RPC, not ssh")
+	if filepath.Base(identity) == "clientkey.pem" && !bytes.Contains(head, []byte("OPENSSH PRIVATE KEY")) {
+		return tlsKey, nil
 	}
-	return filepath.Dir(identity), nil
+	return sshKey, nil
 }
 
 // statWithin is os.Stat given up when ctx ends (a stat on a hung mount

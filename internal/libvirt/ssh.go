@@ -27,6 +27,10 @@ import (
 // its context. ~/.ssh/config, ssh-agent and host certificates' principals
 // beyond the host name are not used.
 
+// ErrNoSSHIdentity: an ssh URI names no key, no password was given, and the
+// user has no usable default key (a node-local condition).
+var ErrNoSSHIdentity = errors.New("no ssh identity")
+
 // Bounds of the files an ssh dial reads.
 const (
 	maxSSHKeyFile = 64 << 10
@@ -97,8 +101,8 @@ func (ep endpoint) planSSH(ctx context.Context, o SSHOptions) (*sshPlan, error) 
 			}
 		}
 		if len(p.signers) == 0 {
-			return nil, errors.New("no ssh identity: no key file or password was given, and none of ~/.ssh/id_rsa, " +
-				"id_ecdsa, id_ed25519 is a key usable without a passphrase")
+			return nil, fmt.Errorf("%w: no key file or password was given, and none of ~/.ssh/id_rsa, "+
+				"id_ecdsa, id_ed25519 is a key usable without a passphrase", ErrNoSSHIdentity)
 		}
 	}
 

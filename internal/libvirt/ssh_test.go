@@ -527,7 +527,7 @@ func TestCheckFilesSSH(t *testing.T) {
 	})
 	// Without a key file or password, the user's keys: none in an empty home.
 	t.Setenv("HOME", t.TempDir())
-	if _, err := check("qemu+ssh://h/system", SSHOptions{}); err == nil || !strings.Contains(err.Error(), "no ssh identity") {
+	if _, err := check("qemu+ssh://h/system", SSHOptions{}); !errors.Is(err, ErrNoSSHIdentity) {
 		t.Fatalf("no identity: %v", err)
 	}
 	if _, err := check("qemu+ssh://h/system", SSHOptions{Password: "x"}); err != nil {

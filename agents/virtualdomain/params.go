@@ -47,7 +47,12 @@ var params = []ocf.Param{
 		ShortDesc: "Hypervisor URI",
 		LongDesc: "libvirt URI of the local hypervisor. Default: LIBVIRT_DEFAULT_URI, else uri_default of " +
 			"/etc/libvirt/libvirt.conf, else qemu:///system (what 'virsh --quiet uri' prints). " +
-			"Local sockets (qemu:///system, honouring ?socket=), qemu+tcp and qemu+tls are supported."},
+			"Local sockets (qemu:///system, honouring ?socket=), qemu+tcp, qemu+tls and qemu+ssh " +
+			"(qemu+ssh://[user@]host[:port]/system with libvirt's keyfile, known_hosts, no_verify and socket " +
+			"parameters; the ssh client is built in: without keyfile the user's ~/.ssh/id_rsa, id_ecdsa or " +
+			"id_ed25519, host keys from ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts, an unknown host " +
+			"refused unless no_verify=1, ~/.ssh/config not read) are supported. A hypervisor on another " +
+			"host is remote: its guests' qemu processes are not looked for in this host's process table."},
 	{Name: pForceStop, Type: ocf.TypeBoolean, Default: "0",
 		ShortDesc: "Always force shutdown on stop",
 		LongDesc: "Always destroy the domain on stop instead of first asking the guest to shut down. " +

@@ -11,6 +11,7 @@ import (
 	"github.com/kvmha/kvmha/internal/agentlog"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/hostcmd"
+	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
 
@@ -97,6 +98,23 @@ func (v *vd) validateSettings(ctx context.Context, req *ocf.Request, s settings)
 	}
 	if err := checkHypervisor(s.uri); err != nil {
 		return err
+	}
+	if all || starting {
+		// The files the dial reads (an ssh URI's key and known hosts, a
+		// TLS URI's pkipath): named here rather than as an unreachable
+		// libvirtd. Monitors and migrations let the dial report them.
+		warnings, err := libvirt.CheckFiles(ctx, s.uri, libvirt.DialOptions{})
+		switch {
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, files.ErrTimedOut),
+			errors.Is(err, libvirt.ErrNoSSHIdentity):
+			// Missing or unreadable here: another node may have it.
+			return ocf.Errorf(ocf.ErrInstalled, "%s: %s", pHypervisor, clipQuoted(err.Error(), s.uri))
+		case err != nil:
+			return ocf.ParamErrorf(pHypervisor, "%s", clipQuoted(err.Error(), s.uri))
+		}
+		for _, w := range warnings {
+			req.Log.Warnf("%s: %s", pHypervisor, w)
+		}
 	}
 	if s.migrationTransport != "" && !transportPattern.MatchString(s.migrationTransport) && (all || action == ocf.ActionMigrateTo) {
 		return ocf.ParamErrorf(pMigrationTransport, "\"%s\" is not a libvirt transport name (tcp, tls, ...)", agentlog.Clip(s.migrationTransport))

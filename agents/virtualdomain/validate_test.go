@@ -24,7 +24,9 @@ func TestValidate(t *testing.T) {
 		{"speed", []string{"OCF_RESKEY_migration_speed", "-1"}, ocf.ErrConfigured, "migration_speed"},
 		{"downtime", []string{"OCF_RESKEY_migration_downtime", "x"}, ocf.ErrConfigured, "not an integer"},
 		{"port", []string{"OCF_RESKEY_migrateport", "70000"}, ocf.ErrConfigured, "migrateport"},
-		{"hypervisor", []string{"OCF_RESKEY_hypervisor", "qemu+ssh://h/system"}, ocf.ErrConfigured, "not supported"},
+		{"hypervisor", []string{"OCF_RESKEY_hypervisor", "qemu+ext://h/system"}, ocf.ErrConfigured, "not supported"},
+		{"hypervisor ssh key", []string{"OCF_RESKEY_hypervisor", "qemu+ssh://root@h/system?keyfile=/nonexistent/key"}, ocf.ErrInstalled, "hypervisor: ssh key \"/nonexistent/key\": no such file"},
+		{"hypervisor ssh key type", []string{"OCF_RESKEY_hypervisor", "qemu+ssh://root@h/system?keyfile=/dev/null"}, ocf.ErrConfigured, "hypervisor: ssh key \"/dev/null\": not a regular file"},
 		{"migrate_options", []string{"OCF_RESKEY_migrate_options", "--live --timeout 30"}, ocf.ErrConfigured, "--timeout 30"},
 		{"keyring", []string{"OCF_RESKEY_ceph_keyring", "/nonexistent/keyring"}, ocf.ErrInstalled, "ceph_keyring"},
 		{"config missing", []string{"OCF_RESKEY_config", "/nonexistent/vm.xml"}, ocf.ErrInstalled, "does not exist"},
@@ -88,6 +90,28 @@ func TestAgentDeclaration(t *testing.T) {
 		`name="force_stop"`, `<content type="boolean" default="0"/>`} {
 		if !strings.Contains(md, s) {
 			t.Errorf("meta-data lacks %s", s)
+		}
+	}
+}
+
+// TestSSHHypervisorIsRemote: a hypervisor reached over ssh on another host
+// runs its guests' qemu there, so stop and monitor never judge them by this
+// host's /proc; ssh to this host is local, as tcp to it is.
+func TestSSHHypervisorIsRemote(t *testing.T) {
+	v := &vd{deps: newHarness(t).deps()}
+	for uri, local := range map[string]bool{
+		"qemu+ssh://root@kvm2.example/system":                  false,
+		"qemu+ssh://fence@192.0.2.7:2222/system?keyfile=/k":    false,
+		"qemu+libssh2://root@otherhost/system?known_hosts=/kh": false,
+		"qemu+ssh://root@localhost/system":                     true,
+		"qemu+ssh://root@127.0.0.1/system?socket=/run/x/sock":  true,
+	} {
+		if got := v.isLocalURI(uri); got != local {
+			t.Errorf("isLocalURI(%q) = %v, want %v", uri, got, local)
+		}
+		why := v.whyNotLocal(target{name: "vm1", uri: uri})
+		if (why == "") != local {
+			t.Errorf("whyNotLocal(%q) = %q", uri, why)
 		}
 	}
 }

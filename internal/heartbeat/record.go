@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"regexp"
+	"sort"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
@@ -149,7 +150,11 @@ type Record struct {
 	Addrs      []string `json:"addrs,omitempty"`
 	Guests     []Guest  `json:"guests,omitempty"`
 	GuestsMore int      `json:"guests_more,omitempty"` // running guests left out to fit the slot
-	Ack        *Ack     `json:"ack,omitempty"`
+	// GuestDisks: the writer lists each guest's disks (Guest.Disks). Records of
+	// writers before it do not, and then say nothing of any guest's disks: a
+	// reader must not take a guest without disks for one that uses none.
+	GuestDisks bool `json:"guest_disks,omitempty"`
+	Ack        *Ack `json:"ack,omitempty"`
 }
 
 // Guest is one running guest and its block I/O counters (summed over its
@@ -158,6 +163,16 @@ type Guest struct {
 	Name string   `json:"name"`
 	UUID string   `json:"uuid,omitempty"`
 	IO   *GuestIO `json:"io,omitempty"`
+	// Disks are the guest's disks that have a source (see Disk), at most
+	// MaxGuestDisks, when the record's GuestDisks is set.
+	Disks []Disk `json:"disks,omitempty"`
+	// DisksMore counts the disks left out of Disks: beyond MaxGuestDisks, or
+	// to fit the record in its slot (see EncodeRecord).
+	DisksMore int `json:"disks_more,omitempty"`
+	// DisksIncomplete: Disks may lack writable disks of the guest (left out,
+	// or its definition could not be read): a reader cannot rule out that the
+	// guest uses any disk.
+	DisksIncomplete bool `json:"disks_incomplete,omitempty"`
 }
 
 // GuestIO are a guest's cumulative block I/O counters. Moving says whether
@@ -215,8 +230,16 @@ var (
 // DNS-like labels, usable as file and object names.
 func ValidNodeName(s string) bool { return nodeNameRE.MatchString(s) }
 
-// EncodeRecord encodes r; when the guests do not fit in RecordSize the list
-// is shortened and GuestsMore counts the ones left out.
+// EncodeRecord encodes r. A record that does not fit in RecordSize loses,
+// in this order, until it fits: the disks' I/O counters; the read-only and
+// shareable disks (counted in DisksMore: no reader needs them to rule out a
+// conflict); the guests' I/O counters; the disk lists of the guests at the
+// end of the list (counted in DisksMore, the guests marked DisksIncomplete);
+// then those guests themselves (counted in GuestsMore). Each guest's name
+// and UUID stay while any guest keeps its disks. r itself is not changed.
+//
+// With two writable disks per guest (an image and a file), about 30 guests
+// keep everything, about 75 their disk lists, about 150 their names.
 func EncodeRecord(r *Record) ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
@@ -226,13 +249,96 @@ func EncodeRecord(r *Record) ([]byte, error) {
 		return data, err
 	}
 	cp := *r
-	for n := len(r.Guests) / 2; ; n /= 2 {
-		cp.Guests = r.Guests[:n]
-		cp.GuestsMore = r.GuestsMore + len(r.Guests) - n
+	cp.Guests = r.Guests
+	for _, shed := range []func([]Guest) []Guest{withoutDiskIO, writableDisksOnly, withoutGuestIO} {
+		cp.Guests = shed(cp.Guests)
+		if data, err = encodeFrame(kindRecord, &cp, RecordSize); err == nil {
+			return data, nil
+		}
+	}
+	// The fewest guests that lose their disk lists (the last ones): fewer
+	// lists never make the record longer, so bisection finds it.
+	full := cp.Guests
+	dropped := sort.Search(len(full)+1, func(i int) bool {
+		cp.Guests = withDisksOf(full, len(full)-i)
+		_, err := encodeFrame(kindRecord, &cp, RecordSize)
+		return err == nil
+	})
+	if dropped <= len(full) {
+		cp.Guests = withDisksOf(full, len(full)-dropped)
+		return encodeFrame(kindRecord, &cp, RecordSize)
+	}
+	bare := withDisksOf(full, 0)
+	for n := len(bare) / 2; ; n /= 2 {
+		cp.Guests = bare[:n]
+		cp.GuestsMore = r.GuestsMore + len(bare) - n
 		if data, err = encodeFrame(kindRecord, &cp, RecordSize); err == nil || n == 0 {
 			return data, err
 		}
 	}
+}
+
+// withoutGuestIO copies guests without their I/O counters.
+func withoutGuestIO(guests []Guest) []Guest {
+	out := make([]Guest, len(guests))
+	for i, g := range guests {
+		out[i] = g
+		out[i].IO = nil
+	}
+	return out
+}
+
+// withoutDiskIO copies guests without their disks' I/O counters.
+func withoutDiskIO(guests []Guest) []Guest {
+	out := make([]Guest, len(guests))
+	for i, g := range guests {
+		out[i] = g
+		if len(g.Disks) > 0 {
+			out[i].Disks = make([]Disk, len(g.Disks))
+			for j, d := range g.Disks {
+				d.IO = nil
+				out[i].Disks[j] = d
+			}
+		}
+	}
+	return out
+}
+
+// writableDisksOnly copies guests with their read-only and shareable disks
+// left out (and counted).
+func writableDisksOnly(guests []Guest) []Guest {
+	out := make([]Guest, len(guests))
+	for i, g := range guests {
+		out[i] = g
+		out[i].Disks = nil
+		for _, d := range g.Disks {
+			if d.Writable() {
+				out[i].Disks = append(out[i].Disks, d)
+			} else {
+				out[i].DisksMore++
+			}
+		}
+	}
+	return out
+}
+
+// withDisksOf copies guests keeping the disk lists of the first n only; the
+// others' disks are counted in DisksMore and, when one was writable, the
+// guest is marked DisksIncomplete.
+func withDisksOf(guests []Guest, n int) []Guest {
+	out := make([]Guest, len(guests))
+	copy(out, guests)
+	for i := n; i < len(out); i++ {
+		g := &out[i]
+		for _, d := range g.Disks {
+			if d.Writable() {
+				g.DisksIncomplete = true
+			}
+		}
+		g.DisksMore += len(g.Disks)
+		g.Disks = nil
+	}
+	return out
 }
 
 // DecodeRecord decodes and checks a record frame.
@@ -281,8 +387,14 @@ func (r *Record) check() error {
 		}
 	}
 	for _, g := range r.Guests {
-		if g.Name == "" || len(g.Name) > maxText || len(g.UUID) > maxText {
+		if g.Name == "" || len(g.Name) > maxText || len(g.UUID) > maxText ||
+			len(g.Disks) > MaxGuestDisks || g.DisksMore < 0 {
 			return errors.New("bad guest")
+		}
+		for _, d := range g.Disks {
+			if err := d.check(); err != nil {
+				return fmt.Errorf("guest %s: %w", agentlog.Clip(g.Name), err)
+			}
 		}
 	}
 	if r.Ack != nil {

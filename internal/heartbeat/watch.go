@@ -132,17 +132,36 @@ func (w *Watch) Age(uri string) (age time.Duration, ok bool) {
 	return t.readAt - t.changedAt, true
 }
 
+// ReadOK reports whether the last read of uri succeeded: it gave a record,
+// or found none there.
+func (w *Watch) ReadOK(uri string) bool {
+	t := w.tracks[uri]
+	return t != nil && (t.err == nil || errors.Is(t.err, ErrNotFound))
+}
+
+// ReadError is the last read's error on uri, nil when it succeeded or found no record.
+func (w *Watch) ReadError(uri string) error {
+	if t := w.tracks[uri]; t != nil && !errors.Is(t.err, ErrNotFound) {
+		return t.err
+	}
+	return nil
+}
+
 // Verdict is what a watch concludes.
 type Verdict struct {
 	// Dead: the host is proven fenced (Reason says how).
 	Dead bool
-	// Alive: its record changed within its timeout on some backend.
+	// Alive: its record changed within its timeout on some backend (a
+	// rebooted host may be Dead, its earlier life, and Alive, its new one).
 	Alive bool
 	// Known: some backend holds a record of the host.
 	Known bool
 	// Provable: staleness can prove death (a running record with a
 	// watchdog), so waiting may help.
 	Provable bool
+	// Rebooted: Dead because a newer record comes from another boot of the
+	// host. The host is up again: what its newest record says is its new life's.
+	Rebooted bool
 	Reason   string
 }
 
@@ -154,10 +173,15 @@ func (w *Watch) Verdict(margin time.Duration) Verdict {
 		return Verdict{Reason: w.noRecord()}
 	}
 	v := Verdict{Known: true}
+	for _, t := range w.tracks {
+		if t.rec != nil && t.err == nil && t.readAt-t.changedAt < t.rec.Timeout() {
+			v.Alive = true
+		}
+	}
 	if tg := w.target; tg != nil && tg.Boot != "" {
 		for _, t := range w.tracks {
 			if t.rec != nil && t.rec.Boot != "" && t.rec.Boot != tg.Boot && t.rec.Newer(tg) {
-				v.Dead, v.Reason = true, fmt.Sprintf("%s rebooted (its kernel boot id changed)", w.node)
+				v.Dead, v.Rebooted, v.Reason = true, true, fmt.Sprintf("%s rebooted (its kernel boot id changed)", w.node)
 				return v
 			}
 		}
@@ -167,11 +191,6 @@ func (w *Watch) Verdict(margin time.Duration) Verdict {
 		v.Reason = fmt.Sprintf("%s acknowledged fence message %s (%s from %s) and is fencing itself",
 			w.node, latest.Ack.ID, latest.Ack.Cmd, orUnknown(latest.Ack.From))
 		return v
-	}
-	for _, t := range w.tracks {
-		if t.rec != nil && t.err == nil && t.readAt-t.changedAt < t.rec.Timeout() {
-			v.Alive = true
-		}
 	}
 	switch {
 	case latest.State == StateStopped:

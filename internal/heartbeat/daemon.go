@@ -23,6 +23,12 @@ type GuestSource interface {
 	Guests(ctx context.Context) ([]Guest, error)
 }
 
+// DiskLister is a GuestSource whose guests carry their disks: the record
+// says so (Record.GuestDisks).
+type DiskLister interface {
+	ListsDisks() bool
+}
+
 // Deps are the daemon's connections to the world, injected so that tests
 // run it against in-memory backends, a fake watchdog and a fake fence.
 type Deps struct {
@@ -64,6 +70,7 @@ type Daemon struct {
 	wd        Watchdog
 	fed       bool // the watchdog was fed since it was armed (for logging)
 	guests    []Guest
+	disks     bool // the guests carry their disks
 	addrs     []string
 	attrValue string // what the storage attribute was last set to
 	attrBusy  bool
@@ -111,6 +118,9 @@ func New(cfg Config, deps Deps) (*Daemon, error) {
 		inc:   uint64(deps.Wall().UnixNano()),
 		phase: PhaseStarting,
 		peers: map[string]*Watch{},
+	}
+	if l, ok := deps.Guests.(DiskLister); ok {
+		d.disks = l.ListsDisks()
 	}
 	for range specs {
 		d.beState = append(d.beState, &backendState{})
@@ -213,7 +223,7 @@ func (d *Daemon) recordLocked(state string) *Record {
 		TimeMs: d.deps.Wall().UnixMilli(), IntervalMs: d.cfg.Interval.D().Milliseconds(),
 		TimeoutMs: d.cfg.Timeout.D().Milliseconds(), WatchdogMs: wd.Milliseconds(),
 		State: state, Backends: d.uris, BackendsOK: okCount, Addrs: d.addrs, Guests: d.guests,
-		Ack: d.fence,
+		GuestDisks: d.disks, Ack: d.fence,
 	}
 }
 

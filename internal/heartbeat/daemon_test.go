@@ -398,7 +398,7 @@ func TestDaemonGuestsAndAddrs(t *testing.T) {
 	})
 	h.start()
 	h.waitFor("guests", func() bool { r := h.record(0); return r != nil && len(r.Guests) == 2 })
-	if r := h.record(0); r.Guests[0].IO.Moving || r.Addrs[0] != "10.0.0.1:0/7" {
+	if r := h.record(0); r.Guests[0].IO.Moving || r.Addrs[0] != "10.0.0.1:0/7" || r.GuestDisks {
 		t.Fatalf("%+v", r)
 	}
 	g.set(5, false)
@@ -408,6 +408,21 @@ func TestDaemonGuestsAndAddrs(t *testing.T) {
 	time.Sleep(3 * h.cfg.Interval.D())
 	if r := h.record(0); len(r.Guests) != 2 {
 		t.Fatal("a failed listing dropped the guests")
+	}
+}
+
+// diskGuests lists guests with their disks: the record says so.
+type diskGuests struct{ fakeGuests }
+
+func (*diskGuests) ListsDisks() bool { return true }
+
+func TestDaemonSaysItsGuestsCarryTheirDisks(t *testing.T) {
+	g := &diskGuests{fakeGuests{gs: []heartbeat.Guest{{Name: "vm1", Disks: []heartbeat.Disk{{Target: "vda", Kind: heartbeat.DiskFile, Source: "/shared/vm1.img"}}}}}}
+	h := newDaemonHarness(t, 1, func(_ *heartbeat.Config, d *heartbeat.Deps) { d.Guests = g })
+	h.start()
+	h.waitFor("guests", func() bool { r := h.record(0); return r != nil && len(r.Guests) == 1 })
+	if r := h.record(0); !r.GuestDisks || r.Guests[0].Disks[0].Source != "/shared/vm1.img" {
+		t.Fatalf("%+v", r)
 	}
 }
 

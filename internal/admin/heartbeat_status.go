@@ -20,6 +20,9 @@ func statusCommand() *cli.Command {
 		Name:  "status",
 		Usage: "show every host's heartbeat: age of its last beat, backends, guests, I/O",
 		Description: "Reads every host's record on the local daemon's backends (or --backends) once. " +
+			"--guests also lists each host's guests with their disks (source, where its links lead, " +
+			"a block device's stable ids, read-only or shareable) and I/O counters; the JSON output " +
+			"always has them, in each host's record. " +
 			"Exit status: 0 when the backends could be read (errors of single backends are listed), " +
 			"1 when they could not be opened, 2 on bad usage, or when there is neither --backends nor " +
 			"a readable configuration in --state-dir.",
@@ -31,6 +34,7 @@ func statusCommand() *cli.Command {
 			&cli.StringFlag{Name: "ceph-user", Usage: "with --backends: cephx user", Value: "admin"},
 			&cli.StringFlag{Name: "ceph-keyring", Usage: "with --backends: keyring file"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
+			&cli.BoolFlag{Name: "guests", Usage: "list each host's guests, their disks and I/O counters"},
 			&cli.DurationFlag{Name: "timeout", Value: 10 * time.Second, Usage: "bound for the whole command"},
 		},
 		Action: status,
@@ -114,6 +118,12 @@ func status(c *cli.Context) error {
 	}
 	if err := heartbeat.WriteTable(w, reports); err != nil {
 		return err
+	}
+	if c.Bool("guests") {
+		fmt.Fprintln(w)
+		if err := heartbeat.WriteGuests(w, reports); err != nil {
+			return err
+		}
 	}
 	if l := res.Local; l != nil {
 		health := "healthy"

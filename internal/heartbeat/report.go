@@ -153,3 +153,83 @@ func WriteTable(w io.Writer, reports []HostReport) error {
 	}
 	return nil
 }
+
+// WriteGuests prints, for humans, each host's guests as its newest record
+// lists them: a guest's I/O counters, then each disk: its target, kind and
+// source, where its links lead, its stable ids, whether it is read-only or
+// shareable, and its counters. What the record left out is said.
+func WriteGuests(w io.Writer, reports []HostReport) error {
+	for _, r := range reports {
+		rec := r.Record
+		if rec == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%s: %d guests", r.Node, len(rec.Guests)+rec.GuestsMore)
+		switch {
+		case rec.GuestsMore > 0:
+			fmt.Fprintf(w, " (%d left out of the record: its slot is full)", rec.GuestsMore)
+		case !rec.GuestDisks && len(rec.Guests) > 0:
+			fmt.Fprint(w, " (its record lists no disks: an older kvmha)")
+		}
+		fmt.Fprintln(w)
+		for _, g := range rec.Guests {
+			fmt.Fprintf(w, "  %s", g.Name)
+			if g.UUID != "" {
+				fmt.Fprintf(w, " %s", g.UUID)
+			}
+			if g.IO != nil {
+				moving := ""
+				if g.IO.Moving {
+					moving = ", moving"
+				}
+				fmt.Fprintf(w, "  %s%s", ioText(g.IO.RdReqs, g.IO.RdBytes, g.IO.WrReqs, g.IO.WrBytes), moving)
+			}
+			fmt.Fprintln(w)
+			for _, d := range g.Disks {
+				line := fmt.Sprintf("    %-5s %-7s %s", orDash(d.Target), d.Kind, d.Source)
+				if d.Real != "" {
+					line += " -> " + d.Real
+				}
+				if d.Volume != "" {
+					line += " (volume " + d.Volume + ")"
+				}
+				var flags []string
+				if d.ReadOnly {
+					flags = append(flags, "read-only")
+				}
+				if d.Shareable {
+					flags = append(flags, "shareable")
+				}
+				if len(flags) > 0 {
+					line += " [" + strings.Join(flags, ", ") + "]"
+				}
+				if len(d.IDs) > 0 {
+					line += "  ids " + strings.Join(d.IDs, " ")
+				}
+				if d.IO != nil {
+					line += "  " + ioText(d.IO.RdReqs, d.IO.RdBytes, d.IO.WrReqs, d.IO.WrBytes)
+				}
+				fmt.Fprintln(w, line)
+			}
+			if g.DisksMore > 0 || g.DisksIncomplete {
+				what := fmt.Sprintf("%d more disks left out", g.DisksMore)
+				if g.DisksIncomplete {
+					what += ", writable ones among them (or its disks could not be read)"
+				}
+				fmt.Fprintf(w, "    (%s)\n", what)
+			}
+		}
+	}
+	return nil
+}
+
+func ioText(rdReqs, rdBytes, wrReqs, wrBytes uint64) string {
+	return fmt.Sprintf("rd %d req %d B, wr %d req %d B", rdReqs, rdBytes, wrReqs, wrBytes)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -70,3 +70,42 @@ func TestCollectAndTable(t *testing.T) {
 		}
 	}
 }
+
+func TestWriteGuests(t *testing.T) {
+	withDisks := heartbeat.PeerRecord(2, 9, "file:///a")
+	withDisks.GuestDisks = true
+	withDisks.Guests = []heartbeat.Guest{
+		{Name: "vm1", UUID: "u1", IO: &heartbeat.GuestIO{RdReqs: 1, RdBytes: 512, WrReqs: 2, WrBytes: 1024, Moving: true}, Disks: []heartbeat.Disk{
+			{Target: "vda", Kind: heartbeat.DiskBlock, Source: "/dev/disk/by-id/wwn-0x600a", Real: "/dev/sdb", IDs: []string{"wwn:600a", "by-id:wwn-0x600a"},
+				IO: &heartbeat.DiskIO{WrReqs: 2, WrBytes: 1024}},
+			{Target: "sda", Kind: heartbeat.DiskFile, Source: "/iso/d.iso", ReadOnly: true},
+			{Kind: heartbeat.DiskRBD, Source: "rbd/img", Volume: "ceph/img", Shareable: true},
+		}, DisksMore: 2, DisksIncomplete: true},
+	}
+	withDisks.GuestsMore = 4
+	old := heartbeat.PeerRecord(3, 1, "file:///a")
+	old.Node = "node3"
+	old.Guests = []heartbeat.Guest{{Name: "vm9"}}
+	var out bytes.Buffer
+	if err := heartbeat.WriteGuests(&out, []heartbeat.HostReport{{Node: "node2", Record: withDisks}, {Node: "node3", Record: old}, {Node: "node4"}}); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{
+		"node2: 5 guests (4 left out of the record: its slot is full)",
+		"  vm1 u1  rd 1 req 512 B, wr 2 req 1024 B, moving",
+		"    vda   block   /dev/disk/by-id/wwn-0x600a -> /dev/sdb  ids wwn:600a by-id:wwn-0x600a  rd 0 req 0 B, wr 2 req 1024 B",
+		"    sda   file    /iso/d.iso [read-only]",
+		"    -     rbd     rbd/img (volume ceph/img) [shareable]",
+		"    (2 more disks left out, writable ones among them",
+		"node3: 1 guests (its record lists no disks: an older kvmha)",
+		"  vm9\n",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "node4") {
+		t.Errorf("a host without a record listed:\n%s", text)
+	}
+}

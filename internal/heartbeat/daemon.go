@@ -328,8 +328,24 @@ func (d *Daemon) feedOnce() {
 	}
 }
 
+// storageValue is the storage attribute's value: "0" once a backend has taken no record
+// for a whole timeout (its last write failed, and its last success is that old), else "1".
+// A single failed write is not enough: an OSD restart answers some clients' writes with an
+// error at once while others only wait, and one host at 0 beside the others at 1 moves
+// every guest off it, into the same outage (found by the fault campaign, seed 20261206
+// fault 20: three guests migrating off one host during an OSD restart, their qemus stuck).
+func storageValue(states []*backendState, now, timeout time.Duration) string {
+	for _, b := range states {
+		if !b.ok && (b.lastOK == 0 || now-b.lastOK >= timeout) {
+			return "0"
+		}
+	}
+	return "1"
+}
+
 // updateAttribute sets the storage attribute when its value changes: 1
-// while every backend takes the record, 0 when one does not. It runs in the
+// while every backend takes the record, 0 when one has taken none for a
+// timeout (see storageValue). It runs in the
 // background: attrd may be slow and the beat must not wait. The change is
 // dampened by the heartbeat's timeout: when the storage fails for every host
 // at once (a Ceph restart), each daemon notices within a timeout of the
@@ -341,12 +357,7 @@ func (d *Daemon) updateAttribute(ctx context.Context) {
 		return
 	}
 	d.mu.Lock()
-	value := "1"
-	for _, b := range d.beState {
-		if !b.ok {
-			value = "0"
-		}
-	}
+	value := storageValue(d.beState, d.deps.Now(), d.cfg.Timeout.D())
 	if d.phase == PhaseStarting || value == d.attrValue || d.attrBusy {
 		d.mu.Unlock()
 		return

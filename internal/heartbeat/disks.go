@@ -176,7 +176,11 @@ func (r *Record) Conflicts(u Use) []string {
 	}
 	for _, g := range r.Guests {
 		if u.SameDomain(g) {
-			out = append(out, fmt.Sprintf("runs domain %s", guestName(g)))
+			what := "runs domain " + u.Name
+			if g.Name != u.Name {
+				what += " (as " + g.Name + ")"
+			}
+			out = append(out, what)
 			continue
 		}
 		if len(writable) == 0 {
@@ -185,9 +189,9 @@ func (r *Record) Conflicts(u Use) []string {
 		if !r.GuestDisks || g.DisksIncomplete {
 			why := "its disks are not all listed"
 			if !r.GuestDisks {
-				why = "its record lists no guest's disks (an older kvmha)"
+				why = "its record lists no disks (an older kvmha)"
 			}
-			out = append(out, fmt.Sprintf("runs guest %s, and %s: it may use %s", guestName(g), why, writable[0].Describe()))
+			out = append(out, fmt.Sprintf("runs guest %s, and %s: it may use %s", g.Name, why, writable[0].Describe()))
 			continue
 		}
 		for _, theirs := range g.Disks {
@@ -196,7 +200,7 @@ func (r *Record) Conflicts(u Use) []string {
 			}
 			for _, ours := range writable {
 				if SameDisk(ours, theirs) {
-					out = append(out, fmt.Sprintf("runs guest %s, which writes to %s as its %s", guestName(g), ours.Describe(), orSource(theirs)))
+					out = append(out, fmt.Sprintf("runs guest %s, writing to %s (its %s)", g.Name, ours.Describe(), orSource(theirs)))
 				}
 			}
 		}
@@ -205,13 +209,6 @@ func (r *Record) Conflicts(u Use) []string {
 		out = append(out, fmt.Sprintf("runs %d guests its record leaves out (its slot is full): %s may be one of them, or use its disks", r.GuestsMore, u.Name))
 	}
 	return out
-}
-
-func guestName(g Guest) string {
-	if g.UUID != "" {
-		return g.Name + " (" + g.UUID + ")"
-	}
-	return g.Name
 }
 
 func orSource(d Disk) string {

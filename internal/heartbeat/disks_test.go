@@ -56,7 +56,8 @@ func TestRecordBeforeDisksIsRead(t *testing.T) {
 		t.Fatalf("%+v", r)
 	}
 	use := Use{Name: "vm9", Disks: []Disk{{Kind: DiskFile, Source: "/a"}}}
-	if c := r.Conflicts(use); len(c) != 2 || !strings.Contains(c[0], "older kvmha") || !strings.Contains(c[1], "leaves out") {
+	if c := r.Conflicts(use); len(c) != 2 || !strings.Contains(c[0], "runs guest vm1, and its record lists no disks (an older kvmha): it may use file /a") ||
+		!strings.Contains(c[1], "leaves out") {
 		t.Fatalf("conflicts %q", c)
 	}
 }
@@ -247,14 +248,14 @@ func TestConflicts(t *testing.T) {
 		use  Use
 		want []string // substrings, one per conflict
 	}{
-		{"the domain by UUID", Use{Name: "renamed", UUID: strings.ToUpper(vm1.UUID)}, []string{"runs domain vm1"}},
+		{"the domain by UUID", Use{Name: "renamed", UUID: strings.ToUpper(vm1.UUID)}, []string{"runs domain renamed (as vm1)"}},
 		{"another domain of the same name", Use{Name: "vm1", UUID: "00000000-0000-0000-0000-000000000001"}, nil},
 		{"by name without a UUID", Use{Name: "vm1"}, []string{"runs domain vm1"}},
 		{"its file", Use{Name: "vm2", Disks: []Disk{{Target: "vdx", Kind: DiskFile, Source: "/srv/ocfs2/vm1.img"}}},
-			[]string{"writes to vdx (file /srv/ocfs2/vm1.img) as its vda"}},
+			[]string{"runs guest vm1, writing to vdx (file /srv/ocfs2/vm1.img) (its vda)"}},
 		{"its LUN", Use{Name: "vm2", Disks: []Disk{{Kind: DiskBlock, Source: "/dev/sdc", IDs: []string{"wwn:600a0b80"}}}},
-			[]string{"as its vdb"}},
-		{"its image", Use{Name: "vm2", Disks: []Disk{{Kind: DiskRBD, Source: "rbd/ns/vm1-data"}}}, []string{"as its vdc"}},
+			[]string{"(its vdb)"}},
+		{"its image", Use{Name: "vm2", Disks: []Disk{{Kind: DiskRBD, Source: "rbd/ns/vm1-data"}}}, []string{"(its vdc)"}},
 		{"our disk read-only", Use{Name: "vm2", Disks: []Disk{{Kind: DiskRBD, Source: "rbd/ns/vm1-data", ReadOnly: true}}}, nil},
 		{"our disk shareable", Use{Name: "vm2", Disks: []Disk{{Kind: DiskFile, Source: "/shared/vm1.img", Shareable: true}}}, nil},
 		{"their disk read-only", Use{Name: "vm2", Disks: []Disk{{Kind: DiskFile, Source: "/iso/install.iso"}}}, nil},

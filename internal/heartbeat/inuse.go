@@ -53,6 +53,25 @@ type InUse struct {
 	Log   Log
 }
 
+// SeedFromState takes the local daemon's sightings when its state is fresh
+// (as Fencer.SeedFromState): a host it saw silent for long is proven dead at
+// the first read.
+func (c *InUse) SeedFromState(s *State) {
+	now := BootTime()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	if s == nil || !s.Fresh(now) {
+		return
+	}
+	if c.Seeds == nil {
+		c.Seeds = map[string][]Sighting{}
+	}
+	for _, p := range s.Peers {
+		c.Seeds[p.Node] = p.Sightings
+	}
+}
+
 // ErrInUse wraps every refusal of Check.
 var ErrInUse = errors.New("in use")
 
@@ -90,6 +109,7 @@ func (c *InUse) Check(ctx context.Context, u Use) error {
 	}
 	follow := map[string]*hostUse{}
 	var selfWarned bool
+	var last []string // the previous round's blockers
 	for {
 		var blockers []string
 		hosts, errs := f.Hosts(ctx)
@@ -138,9 +158,14 @@ func (c *InUse) Check(ctx context.Context, u Use) error {
 		if len(refusals) > 0 {
 			return fmt.Errorf("%w: %s", ErrInUse, strings.Join(refusals, "; "))
 		}
+		if ctx.Err() != nil && last != nil {
+			// Reads cut short by the deadline say less than the round before.
+			blockers = last
+		}
 		if len(blockers) == 0 {
 			return nil
 		}
+		last = blockers
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %s (waited until the start's deadline)", ErrInUse, strings.Join(blockers, "; "))
@@ -215,7 +240,7 @@ func (c *InUse) judge(f *Fencer, node string, v Verdict, hu *hostUse, u Use) hos
 	switch {
 	case v.Alive && hu.changes >= useChanges:
 		out.refuse = true
-		out.reason = what + " (its heartbeat is alive and lists it)"
+		out.reason = what + " (its heartbeat is alive)"
 	case v.Alive:
 		out.reason = what + "; waiting for its next beats"
 	case v.Rebooted:

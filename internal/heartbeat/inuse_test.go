@@ -350,7 +350,7 @@ func TestInUseRebootedHostRunsItAgain(t *testing.T) {
 	}()
 	log := &lines{}
 	took, err := check(t, guard(views(ss), log), vm1, 3*time.Second)
-	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "node2 runs domain vm1 ("+useUUID+") (its heartbeat is alive") ||
+	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "in use: node2 runs domain vm1 (its heartbeat is alive)") ||
 		log.has("proven dead") || took > time.Second {
 		t.Fatalf("%v after %s; log %q", err, took, log.all)
 	}

@@ -7,6 +7,7 @@
 package virtualdomain
 
 import (
+	"slices"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ocf"
@@ -46,7 +47,7 @@ func newAgent(d deps) *ocf.Agent {
 			"refusing with the holder's address otherwise. Monitor depth 10 also pings the qemu " +
 			"guest agent when the guest has one; depth 20 also checks that this node's qemu holds " +
 			"every RBD disk.",
-		Params: params,
+		Params: append(slices.Clone(params), heartbeatParams...),
 		Timeouts: map[string]time.Duration{
 			ocf.ActionStart:       90 * time.Second,
 			ocf.ActionStop:        90 * time.Second,
@@ -66,6 +67,6 @@ func newAgent(d deps) *ocf.Agent {
 		Monitor:         v.monitor,
 		MigrateTo:       v.migrateTo,
 		MigrateFrom:     v.migrateFrom,
-		Validate:        v.validate,
+		Validate:        v.validateWithHeartbeat,
 	}
 }

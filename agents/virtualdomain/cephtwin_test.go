@@ -20,6 +20,11 @@ func TestNeedsCeph(t *testing.T) {
 		{[]string{"VirtualDomain", "monitor"}, []string{"OCF_CHECK_LEVEL=10"}, false},
 		{[]string{"VirtualDomain", "stop"}, nil, true},
 		{[]string{"VirtualDomain", "migrate_to"}, nil, false},
+		{[]string{"VirtualDomain", "migrate_from"}, nil, false},
+		{[]string{"VirtualDomain", "migrate_from"}, []string{"OCF_RESKEY_heartbeat=file:///shared/hb"}, false},
+		{[]string{"VirtualDomain", "migrate_from"}, []string{"OCF_RESKEY_heartbeat=file:///shared/hb,rados://rbd/hb"}, true},
+		{[]string{"VirtualDomain", "migrate_from"}, []string{"OCF_RESKEY_heartbeat=rados://"}, false},
+		{[]string{"VirtualDomain", "migrate_to"}, []string{"OCF_RESKEY_heartbeat=rados://rbd/hb"}, false},
 		{[]string{"VirtualDomain", "meta-data"}, nil, false},
 		{[]string{"VirtualDomain"}, nil, false},
 	} {

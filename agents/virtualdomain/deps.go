@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/guestdisks"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -77,4 +79,15 @@ type deps struct {
 	defaultCephConf string
 	// defaultURI is the hypervisor URI when the parameter is unset.
 	defaultURI func() string
+
+	// The start guard (heartbeat parameter, heartbeatguard.go):
+	// heartbeatLocal opens file:// and block:// backends (rados:// ones are
+	// read through openCeph's session);
+	heartbeatLocal heartbeat.Opener
+	// heartbeatState is the local heartbeat daemon's state, nil when none;
+	heartbeatState func() *heartbeat.State
+	// heartbeatMargin is added to a silent host's timeout and watchdog;
+	heartbeatMargin time.Duration
+	// disks resolves the domain's disks on this node (its Pool is set per call).
+	disks guestdisks.Resolver
 }

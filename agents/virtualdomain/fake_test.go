@@ -12,6 +12,8 @@ import (
 	"sync"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -571,6 +573,20 @@ type fakeCeph struct {
 	clearAfter int
 	// fenced lists the client instances FenceClient blocklisted.
 	fenced []string
+	// hb are the rados:// heartbeat backends its session reads, by URI (the
+	// harness's map).
+	hb map[string]*heartbeattest.MemoryStore
+}
+
+// HeartbeatBackend reads a rados:// heartbeat backend (cephapi.HeartbeatReader):
+// one the test did not set up is empty.
+func (c *fakeCeph) HeartbeatBackend(spec heartbeat.Spec) heartbeat.Backend {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st := c.hb[spec.String()]; st != nil {
+		return st.View()
+	}
+	return heartbeattest.NewMemoryStore(spec.String()).View()
 }
 
 func (c *fakeCeph) open(ctx context.Context, a cephapi.Access) (cephapi.Inspector, error) {

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/guestdisks"
+	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 	"github.com/kvmha/kvmha/internal/ocf"
 	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
@@ -36,13 +39,20 @@ type harness struct {
 	runFunc func(argv []string) (string, int, error)
 	// users: what uses each image (pool/image) on this node.
 	users map[string][]string
+	// hb are the heartbeat backends by URI (file://, block:// and, through
+	// the fake Ceph session, rados://); hbFail makes a backend's opening fail.
+	hb      map[string]*heartbeattest.MemoryStore
+	hbFail  map[string]error
+	hbState *heartbeat.State
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, hv: newFakeHV(), qemu: &fakeQemu{procs: map[string][]int{}, dieOn: "term"},
-		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, cib: &fakeCIB{attrs: map[string]string{}}, dir: dir, config: filepath.Join(dir, "vm1.xml")}
+		ceph: &fakeCeph{images: map[string]cephapi.Status{}}, cib: &fakeCIB{attrs: map[string]string{}}, dir: dir, config: filepath.Join(dir, "vm1.xml"),
+		hb: map[string]*heartbeattest.MemoryStore{}, hbFail: map[string]error{}}
+	h.ceph.hb = h.hb
 	h.writeConfig(domainXML("vm1", testUUID, ""))
 	h.env = ocftest.NewEnv(t, "vm1", "").SetParam("config", h.config).SetParam("hypervisor", testURI).
 		SetTimeout(20 * time.Second)
@@ -93,6 +103,20 @@ func (h *harness) deps() deps {
 		poll:            10 * time.Millisecond,
 		defaultCephConf: filepath.Join(h.dir, "no-ceph.conf"),
 		defaultURI:      func() string { return "qemu:///system" },
+		heartbeatLocal: func(_ context.Context, spec heartbeat.Spec) (heartbeat.Backend, error) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if err := h.hbFail[spec.String()]; err != nil {
+				return nil, err
+			}
+			if st := h.hb[spec.String()]; st != nil {
+				return st.View(), nil
+			}
+			return nil, fmt.Errorf("no heartbeat backend %s in this test", spec)
+		},
+		heartbeatState:  func() *heartbeat.State { return h.hbState },
+		heartbeatMargin: 20 * time.Millisecond,
+		disks:           guestdisks.Resolver{Sys: filepath.Join(h.dir, "sys"), Dev: filepath.Join(h.dir, "dev"), Timeout: time.Second},
 	}
 }
 

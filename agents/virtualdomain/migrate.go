@@ -159,7 +159,9 @@ func (v *vd) abortMigration(ctx context.Context, req *ocf.Request, h hypervisor,
 	}
 }
 
-// migrateFrom confirms on the target that the migrated domain runs here.
+// migrateFrom confirms on the target that the migrated domain runs here,
+// and, with the heartbeat parameter, that no third host runs it or writes
+// to its disks.
 func (v *vd) migrateFrom(ctx context.Context, req *ocf.Request) error {
 	source := req.Meta("migrate_source")
 	if source == "" {
@@ -181,6 +183,11 @@ func (v *vd) migrateFrom(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", agentlog.Clip(s.uri), err)
 	}
 	defer h.Close()
+	// The source's record lists the domain until its next beat: only the
+	// other hosts are looked at.
+	if err := v.guardStart(ctx, req, s, h, df, t.uuid, []string{source}, "failing the migration of domain "+t.name+" to this node"); err != nil {
+		return err
+	}
 	if err := v.waitRunning(ctx, req, s, h, t); err != nil {
 		return err
 	}

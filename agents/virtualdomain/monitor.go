@@ -144,6 +144,7 @@ func (v *vd) checkRunning(ctx context.Context, req *ocf.Request, s settings, h h
 		if err := v.checkLocalHolder(ctx, req, s, h, t.file.cfg); err != nil {
 			return err
 		}
+		v.checkOwnRecord(ctx, req, s, h, t, obs.dom.UUID)
 	}
 	if err := v.runMonitorScripts(ctx, req, s, t.name); err != nil {
 		return err

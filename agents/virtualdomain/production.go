@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
+	"github.com/kvmha/kvmha/internal/heartbeat"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -39,6 +40,15 @@ func productionDeps(openCeph cephapi.OpenFunc) deps {
 		poll:            250 * time.Millisecond,
 		defaultCephConf: "/etc/ceph/ceph.conf",
 		defaultURI:      libvirt.DefaultURI,
+		heartbeatLocal:  heartbeat.OpenLocal,
+		heartbeatState: func() *heartbeat.State {
+			st, err := heartbeat.ReadState(heartbeat.DefaultStateDir)
+			if err != nil {
+				return nil
+			}
+			return st
+		},
+		heartbeatMargin: heartbeat.DefaultMargin,
 	}
 }
 

@@ -14,8 +14,10 @@ import (
 )
 
 // start creates the domain from its XML as a transient domain, like
-// "virsh create" in heartbeat:VirtualDomain, after making sure no other
-// host holds its RBD images. Starting a running domain succeeds.
+// "virsh create" in heartbeat:VirtualDomain, after making sure that no other
+// live host runs it or writes to its disks by its heartbeat record (with the
+// heartbeat parameter, heartbeatguard.go) and that no other host holds its
+// RBD images. Starting a running domain succeeds.
 func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 	s := readSettings(req, v.defaultURI)
 	df, err := v.readDomainFile(ctx, s.configPath)
@@ -60,6 +62,9 @@ func (v *vd) start(ctx context.Context, req *ocf.Request) error {
 		}
 	}
 	if err := v.ensureCephSecrets(ctx, req, s, h, df.cfg); err != nil {
+		return err
+	}
+	if err := v.guardStart(ctx, req, s, h, df, t.uuid, nil, "refusing to start domain "+t.name); err != nil {
 		return err
 	}
 	if err := v.checkRBDSafety(ctx, req, s, h, df.cfg); err != nil {

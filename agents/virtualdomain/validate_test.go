@@ -76,7 +76,7 @@ func TestAgentDeclaration(t *testing.T) {
 		"unset_utilization_hv_memory", "migrateport", "remoteuri", "save_config_on_stop",
 		"sync_config_on_stop", "snapshot", "backingfile", "stateless", "copyindirs", "shutdown_mode",
 		"start_resources"}
-	want := append(inherited, "ceph_conf", "ceph_user", "ceph_keyring", "ceph_mon_host")
+	want := append(inherited, "ceph_conf", "ceph_user", "ceph_keyring", "ceph_mon_host", "heartbeat")
 	if len(a.Params) != len(want) {
 		t.Fatalf("%d parameters, want %d", len(a.Params), len(want))
 	}

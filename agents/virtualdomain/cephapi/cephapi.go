@@ -8,6 +8,8 @@ package cephapi
 import (
 	"context"
 	"net/netip"
+
+	"github.com/kvmha/kvmha/internal/heartbeat"
 )
 
 // Access says how to reach the Ceph cluster and as whom.
@@ -61,6 +63,14 @@ type Inspector interface {
 	// lock nobody may break otherwise.
 	FenceClient(ctx context.Context, address string) error
 	Close()
+}
+
+// HeartbeatReader is an Inspector that also reads the storage heartbeat's
+// rados:// backends through its session (cephlinked's does), for the start
+// guard (the heartbeat parameter). The backend only reads; it is done with
+// when the Inspector is closed.
+type HeartbeatReader interface {
+	HeartbeatBackend(spec heartbeat.Spec) heartbeat.Backend
 }
 
 // OpenFunc opens an Inspector (cephlinked.Open in VirtualDomain-ceph).

@@ -10,6 +10,8 @@ import (
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/heartbeat/radosbackend"
 )
 
 // Open connects to the cluster (cephapi.OpenFunc).
@@ -84,3 +86,9 @@ func (i *inspector) FenceClient(ctx context.Context, address string) error {
 }
 
 func (i *inspector) Close() { i.conn.Close() }
+
+// HeartbeatBackend reads a rados:// heartbeat backend through this session
+// (cephapi.HeartbeatReader).
+func (i *inspector) HeartbeatBackend(spec heartbeat.Spec) heartbeat.Backend {
+	return radosbackend.ReadOnly(spec, func(context.Context) (radosbackend.Objects, error) { return i.conn, nil })
+}

@@ -29,6 +29,17 @@
 // succeeds on that Ack, on proof of staleness, or when the host's kernel boot
 // id changed (it rebooted).
 //
+// # Guests and their disks
+//
+// A record lists the host's running guests, each with its disks (Disk: a
+// file, a block device known by its stable ids, an RBD image) as package
+// heartbeat/guestdisks resolves them, so that another host about to start a
+// domain can tell whether a live host writes to the same storage (InUse, the
+// start guard of ocf:kvmha:VirtualDomain). A record that does not fit its
+// slot sheds detail in a fixed order and counts what it left out (see
+// EncodeRecord); a reader takes a guest whose disks are not all listed as
+// possibly using any disk, never as using none.
+//
 // Each slot has a single writer: the host writes its record, fencers write
 // its message slot, so no read-modify-write race exists on any backend.
 package heartbeat

@@ -16,7 +16,7 @@ func TestDoctorUsageErrors(t *testing.T) {
 		{"--check", "clock", "--skip", "clock"},
 		{"--pools", "a/b/c"},
 		{"--mon-host", "10.0.0.1:99999"},
-		{"--libvirt-uri", "qemu+ssh://h/system"},
+		{"--libvirt-uri", "qemu+ext://h/system"},
 		{"--timeout", "0s"},
 		{"extra-argument"},
 	} {

@@ -5,11 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -338,49 +336,19 @@ func classifyIdentity(ctx context.Context, identity string) (identityKind, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, identityWait)
 	defer cancel()
-	fi, err := statWithin(ctx, identity)
+	fi, err := files.Stat(ctx, identity)
 	if err != nil {
-		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
+		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), files.Cause(err))
 	}
 	if fi.IsDir() {
 		return tlsFolder, nil
 	}
 	head, err := files.Read(ctx, identity, maxIdentityFile)
 	if err != nil {
-		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), pathErr(err))
+		return noIdentity, fmt.Errorf("identity_file: %q: %v", agentlog.Clip(identity), files.Cause(err))
 	}
 	if filepath.Base(identity) == "clientkey.pem" && !bytes.Contains(head, []byte("OPENSSH PRIVATE KEY")) {
 		return tlsKey, nil
 	}
 	return sshKey, nil
-}
-
-// statWithin is os.Stat given up when ctx ends (a stat on a hung mount
-// blocks in the kernel; the goroutine is left to it).
-func statWithin(ctx context.Context, path string) (fs.FileInfo, error) {
-	type result struct {
-		fi  fs.FileInfo
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		fi, err := os.Stat(path)
-		done <- result{fi, err}
-	}()
-	select {
-	case r := <-done:
-		return r.fi, r.err
-	case <-ctx.Done():
-		return nil, files.ErrTimedOut
-	}
-}
-
-// pathErr drops the path a *fs.PathError repeats: messages quote it once,
-// clipped.
-func pathErr(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

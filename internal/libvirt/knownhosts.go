@@ -52,7 +52,7 @@ func readKnownHosts(ctx context.Context, paths []string) (*knownHosts, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("known hosts file \"%s\": %w", boundedText(path), pathCause(err))
+			return nil, fmt.Errorf("known hosts file \"%s\": %w", boundedText(path), files.Cause(err))
 		}
 		kh.files = append(kh.files, path)
 		for _, line := range bytes.Split(data, []byte("\n")) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"os/user"
@@ -139,7 +138,7 @@ func loadSSHKey(ctx context.Context, path, passphrase string) (ssh.Signer, strin
 	defer cancel()
 	data, err := files.Read(rctx, path, maxSSHKeyFile)
 	if err != nil {
-		return nil, "", fmt.Errorf("ssh key \"%s\": %w", boundedText(path), pathCause(err))
+		return nil, "", fmt.Errorf("ssh key \"%s\": %w", boundedText(path), files.Cause(err))
 	}
 	signer, err := ssh.ParsePrivateKey(data)
 	var missing *ssh.PassphraseMissingError
@@ -156,40 +155,11 @@ func loadSSHKey(ctx context.Context, path, passphrase string) (ssh.Signer, strin
 	var warning string
 	sctx, cancelStat := context.WithTimeout(ctx, sshFileWait)
 	defer cancelStat()
-	if fi, err := statWithin(sctx, path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+	if fi, err := files.Stat(sctx, path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		warning = fmt.Sprintf("ssh key \"%s\" may be read by other users (mode %04o), which ssh itself refuses: chmod 600 it",
 			boundedText(path), fi.Mode().Perm())
 	}
 	return signer, warning, nil
-}
-
-// statWithin is os.Stat given up when ctx ends.
-func statWithin(ctx context.Context, path string) (fs.FileInfo, error) {
-	type result struct {
-		fi  fs.FileInfo
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		fi, err := os.Stat(path)
-		done <- result{fi, err}
-	}()
-	select {
-	case r := <-done:
-		return r.fi, r.err
-	case <-ctx.Done():
-		return nil, files.ErrTimedOut
-	}
-}
-
-// pathCause drops the path a *fs.PathError repeats: messages quote it once,
-// bounded.
-func pathCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func currentUser() (string, error) {

@@ -195,7 +195,7 @@ func TestSetNodeAttributeDampened(t *testing.T) {
 	}
 	dir := strings.Split(os.Getenv("PATH"), ":")[0]
 	args, _ := os.ReadFile(filepath.Join(dir, "args"))
-	if string(args) != "-n kvmha-storage -U 0 -d 5s\n" {
+	if string(args) != "-n kvmha-storage -B 0 -d 5s\n" {
 		t.Fatalf("args %q", args)
 	}
 }

@@ -134,12 +134,15 @@ func SetNodeAttribute(ctx context.Context, name, value string) error {
 }
 
 // SetNodeAttributeDampened sets a transient attribute of this node with attrd's
-// dampening (attrd_updater -d): the attribute manager writes it to the CIB only once no
-// node changed it for delay, so changes that many nodes make at nearly the same time (a
-// storage outage every host sees) reach the scheduler together.
+// dampening: the attribute manager writes it to the CIB only once no node changed it for
+// delay, so changes that many nodes make at nearly the same time (a storage outage every
+// host sees) reach the scheduler together. It is --update-both (-B), value and delay:
+// Pacemaker 2.1.5's attrd ignores -d beside a plain -U, even for a new attribute, and
+// writes at once ("with no write delay" in its log; found by the fault campaign, where a
+// host's storage=0 reached the scheduler alone and moved its guests into an OSD restart).
 func SetNodeAttributeDampened(ctx context.Context, name, value string, delay time.Duration) error {
 	secs := max(1, int((delay+time.Second-1)/time.Second))
-	_, err := Output(ctx, "attrd_updater", "-n", name, "-U", value, "-d", fmt.Sprintf("%ds", secs))
+	_, err := Output(ctx, "attrd_updater", "-n", name, "-B", value, "-d", fmt.Sprintf("%ds", secs))
 	return err
 }
 

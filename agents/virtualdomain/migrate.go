@@ -18,6 +18,9 @@ const (
 	maxAbortReserve = 15 * time.Second
 )
 
+// maxStateWait bounds migrate_to's first question to libvirtd, the domain's state.
+const maxStateWait = 10 * time.Second
+
 // migrateTo live-migrates the domain to CRM_meta_migrate_target, peer to
 // peer: this node's libvirtd connects to the target's itself. A migration
 // still running shortly before the deadline is aborted, which leaves the
@@ -42,7 +45,15 @@ func (v *vd) migrateTo(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot connect to libvirtd at %s: %v", agentlog.Clip(s.uri), err)
 	}
 	defer h.Close()
-	obs, err := observe(ctx, h, t)
+	// libvirtd answers a domain's state in milliseconds; one that cannot within
+	// maxStateWait is stuck behind the domain's qemu (storage lost), and the migration
+	// would wait out the whole action: fail now, so that Pacemaker recovers the guest
+	// while it still counts the failure (found by the campaign: a migrate_to that took
+	// its whole 2 minutes outlived failure-timeout, Pacemaker 2.1.5 forgot the failure at
+	// once, and the stuck guest was left without monitors).
+	sctx, cancel := context.WithTimeout(ctx, min(deadline.Remaining(ctx)/4, maxStateWait))
+	obs, err := observe(sctx, h, t)
+	cancel()
 	if err != nil {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot get the state of domain %s: %v", t.name, err)
 	}

@@ -226,7 +226,10 @@ func (c *cluster) addGuest(g string) error {
 	if err := c.pcs("resource", "create", g, "ocf:kvmha:VirtualDomain", "config="+c.guestXML(g),
 		"hypervisor=qemu:///system", "migration_transport=tcp", "ceph_conf="+c.ceph.conf, "ceph_user="+c.ceph.user,
 		"ceph_keyring="+c.ceph.keyring, "meta", "allow-migrate=true", "resource-stickiness=100", "failure-timeout=60s",
-		"op", "monitor", "interval=10s", "timeout=30s", "op", "monitor", "interval=30s", "timeout=60s", "OCF_CHECK_LEVEL=20"); err != nil {
+		"op", "monitor", "interval=10s", "timeout=30s", "op", "monitor", "interval=30s", "timeout=60s", "OCF_CHECK_LEVEL=20",
+		// Shorter than failure-timeout (see README): Pacemaker counts that from an
+		// operation's start, and forgets a failed migrate_to that ran longer at once.
+		"op", "migrate_to", "timeout=50s", "op", "migrate_from", "timeout=50s"); err != nil {
 		return err
 	}
 	return c.pcs("constraint", "location", g, "rule", "score=-10000", "kvmha-storage", "eq", "0")

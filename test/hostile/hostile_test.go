@@ -39,6 +39,7 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal("the sweep needs root: it runs each invocation in its own namespaces")
 	}
 	binDir := builtBinaries(t)
+	t.Setenv(keepEnv, binDir) // a checkout under /tmp: the sandbox binds it back
 	fx := commonFixtures()
 	var cases []testCase
 	for _, b := range binaries(binDir) {
@@ -342,7 +343,8 @@ func report(t *testing.T, cases []testCase, outcomes []outcome, perBinary map[st
 }
 
 // builtBinaries is the directory of the binaries `make build` made: KVMHA_BUILD_DIR, or a
-// fresh `make build` into build/hostile-bin. Not under /tmp: the sandbox has its own.
+// fresh `make build` into build/hostile-bin (the sandbox keeps it reachable even when the
+// checkout is under /tmp, which the sandbox replaces by its own).
 func builtBinaries(t *testing.T) string {
 	if dir := os.Getenv("KVMHA_BUILD_DIR"); dir != "" {
 		return dir

@@ -143,15 +143,49 @@ func setupDev() error {
 	return os.Mkdir("/dev/shm", 0o1777)
 }
 
-// freshScratch mounts new, empty /run, /tmp and /dev/shm.
+// keepEnv names a folder the sandbox keeps reachable at its path although it lies under a
+// scratch mount: the binaries under test, when the checkout is under /tmp.
+const keepEnv = "KVMHA_HOSTILE_KEEP"
+
+// kept is the folder of keepEnv, opened before the scratch mounts hide it (nil when it is
+// not under one).
+var kept *os.File
+
+// freshScratch mounts new, empty /run, /tmp and /dev/shm, and binds the kept folder back.
 func freshScratch() error {
+	keep := os.Getenv(keepEnv)
+	if kept == nil && keep != "" && underScratch(keep) {
+		f, err := os.OpenFile(keep, unix.O_PATH|unix.O_DIRECTORY, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", keep, err)
+		}
+		kept = f
+	}
 	for _, dir := range []string{"/run", "/tmp", "/dev/shm"} {
 		_ = unix.Unmount(dir, unix.MNT_DETACH)
 		if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID, "mode=1777,size=64m"); err != nil {
 			return fmt.Errorf("mount %s: %w", dir, err)
 		}
 	}
+	if kept != nil {
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(fmt.Sprintf("/proc/self/fd/%d", kept.Fd()), keep, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s back: %w", keep, err)
+		}
+	}
 	return os.MkdirAll("/run/resource-agents", 0o755)
+}
+
+// underScratch reports whether path lies under one of the scratch mounts.
+func underScratch(path string) bool {
+	for _, dir := range []string{"/run/", "/tmp/", "/dev/shm/"} {
+		if strings.HasPrefix(filepath.Clean(path)+"/", dir) {
+			return true
+		}
+	}
+	return false
 }
 
 // cleanSandbox kills whatever the last invocation left running and empties the scratch

@@ -8,7 +8,8 @@
 // CAMPAIGN_KINDS (comma-separated fault kinds; default all), CAMPAIGN_OUT (the report's
 // folder; default build/campaign-SEED), CAMPAIGN_SABOTAGE=hand-start (after the faults,
 // start one guest by hand on a second node: the checker must report it), CAMPAIGN_KEEP=1
-// (leave the lab running).
+// (leave the lab running). SIGINT or SIGTERM: no new fault; the current one, the checks and
+// the report end the run as usual (a second signal quits at once).
 //
 // It runs as root on the machine of the lab (test/lab): it brings up the 3-node lab with a
 // libvirtd per node and the hub's Ceph (bluestore, so an osd restart keeps the data), then
@@ -23,6 +24,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -192,10 +194,39 @@ func outside(root string, k knobs) error {
 	cmd := exec.Command("ip", "netns", "exec", "kvmha-hub", self)
 	cmd.Env = append(os.Environ(), insideEnv+"=1", "KVMHA_ROOT="+root, "CAMPAIGN_SEED="+strconv.FormatUint(k.seed, 10), "CAMPAIGN_OUT="+k.out)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
+	// Ctrl-C reaches both processes; a SIGTERM may reach only this one: the inner campaign
+	// finishes its fault, checks and reports, and this one waits for it, then tears down.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() {
+		for range sigs {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+		}
+	}()
+	if err := cmd.Wait(); err != nil {
 		return fmt.Errorf("the campaign failed (report in %s): %v", k.out, err)
 	}
 	return nil
+}
+
+// interruptions is closed at the first SIGINT or SIGTERM; a second one ends the process at
+// once (exit 130), without a report.
+func interruptions() <-chan struct{} {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() {
+		<-sigs
+		logf("signal: no new fault; the current one ends, then the checks and the report (again to quit at once)")
+		close(stop)
+		<-sigs
+		os.Exit(130)
+	}()
+	return stop
 }
 
 // inside: configure the cluster, observe, attack, check, report.
@@ -258,7 +289,7 @@ func inside(root string, k knobs) error {
 	}
 	logf("all guests running after %.1f s; the campaign starts", time.Since(start).Seconds())
 	nem := &nemesis{lab: l, cl: cl, obs: obs, tl: tl, chk: chk, rng: rand.New(rand.NewPCG(k.seed, k.seed^0x5eed)),
-		stopped: map[int][]int{}, hungGuests: map[int][]string{}, log: logf}
+		stopped: map[int][]int{}, hungGuests: map[int][]string{}, log: logf, interrupted: interruptions()}
 	var deadline time.Time
 	if k.duration > 0 {
 		deadline = time.Now().Add(k.duration)

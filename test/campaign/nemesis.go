@@ -51,6 +51,9 @@ type nemesis struct {
 	killed     []int
 	results    []faultResult
 	log        func(format string, args ...any)
+	// interrupted is closed when the operator asks the campaign to stop (SIGINT, SIGTERM):
+	// no fault is started after it, and the checks and the report run as usual.
+	interrupted <-chan struct{}
 }
 
 // schedule draws n fault kinds so that every kind comes up equally often, in a random order.
@@ -70,6 +73,12 @@ func (n *nemesis) run(count int, deadline time.Time, kinds []string) {
 		if !deadline.IsZero() && time.Now().After(deadline) {
 			n.log("duration reached after %d faults", k)
 			break
+		}
+		select {
+		case <-n.interrupted:
+			n.log("stopped by a signal after %d faults", k)
+			return
+		default:
 		}
 		n.one(k+1, len(plan), kind)
 	}

@@ -27,35 +27,44 @@ const (
 	installedAgent = "/usr/lib/ocf/resource.d/kvmha/VirtualDomain"
 )
 
-var installOnce sync.Once
+var (
+	installOnce sync.Once
+	// builtAgent is the agent installOnce built (kept for the test process: a test that
+	// purges the packages removes the installed copy, and later tests install it again).
+	builtAgent   string
+	buildFailure string
+)
 
 // installVirtualDomain builds the agent as make build does (one file: a static layer with its
-// Ceph-linked twin embedded) and installs it where Pacemaker and ocf-tester look.
+// Ceph-linked twin embedded), once per test process, and installs it where Pacemaker and
+// ocf-tester look whenever it is not there.
 func installVirtualDomain(t *testing.T) {
 	t.Helper()
-	var failure string
 	installOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "kvmha-vd-build")
 		if err != nil {
-			failure = err.Error()
+			buildFailure = err.Error()
 			return
 		}
-		defer os.RemoveAll(dir)
 		cmd := exec.Command("make", "-s", "virtualdomain", "BUILD="+dir)
 		cmd.Dir = filepath.Join(labDir(), "..", "..")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			failure = fmt.Sprintf("make virtualdomain: %v\n%s", err, out)
+			buildFailure = fmt.Sprintf("make virtualdomain: %v\n%s", err, out)
 			return
 		}
-		if out, err := exec.Command("install", "-D", "-m", "0755", filepath.Join(dir, "VirtualDomain"), installedAgent).CombinedOutput(); err != nil {
-			failure = fmt.Sprintf("install: %v: %s", err, out)
+		builtAgent = filepath.Join(dir, "VirtualDomain")
+		if out, err := exec.Command("install", "-D", "-m", "0755", builtAgent, installedAgent).CombinedOutput(); err != nil {
+			buildFailure = fmt.Sprintf("install: %v: %s", err, out)
 		}
 	})
-	if failure != "" {
-		t.Fatal(failure)
+	if buildFailure != "" {
+		t.Fatal(buildFailure)
 	}
-	if _, err := os.Stat(installedAgent); err != nil {
-		t.Fatalf("agent not installed (an earlier build failed): %v", err)
+	if _, err := os.Stat(installedAgent); err == nil {
+		return
+	}
+	if out, err := exec.Command("install", "-D", "-m", "0755", builtAgent, installedAgent).CombinedOutput(); err != nil {
+		t.Fatalf("install again (a package purge removed it): %v: %s", err, out)
 	}
 }
 

@@ -1,13 +1,11 @@
 package virtualdomain
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,29 +17,18 @@ import (
 	"github.com/kvmha/kvmha/internal/ocf/ocftest"
 )
 
-// The guard's hosts beat every 20 ms, time out after 100 ms and announce a
-// 100 ms watchdog: with the harness's 20 ms margin, 220 ms of silence prove
-// a host dead.
+// The guard's hosts (heartbeattest's) beat every 20 ms, time out after
+// 100 ms and announce a 100 ms watchdog: with the harness's 20 ms margin,
+// 220 ms of silence prove a host dead.
 const (
-	hbBeat  = 20 * time.Millisecond
-	hbProof = 220 * time.Millisecond
+	hbBeat  = heartbeattest.HostBeat
+	hbProof = heartbeattest.HostTimeout + heartbeattest.HostWatchdog + 20*time.Millisecond
 	hbFile  = "file:///shared/kvmha-hb"
 	hbRados = "rados://rbd/kvmha-hb"
 )
 
-// hbHost plays another host's heartbeat daemon on the harness's backends.
-type hbHost struct {
-	t      *testing.T
-	stores []*heartbeattest.MemoryStore
-
-	mu     sync.Mutex
-	rec    heartbeat.Record
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
 // hbHost starts node's heartbeat, listing guests, on the backends named.
-func (h *harness) hbHost(node string, uris []string, guests ...heartbeat.Guest) *hbHost {
+func (h *harness) hbHost(node string, uris []string, guests ...heartbeat.Guest) *heartbeattest.Host {
 	var stores []*heartbeattest.MemoryStore
 	for _, u := range uris {
 		st := h.hb[u]
@@ -51,62 +38,7 @@ func (h *harness) hbHost(node string, uris []string, guests ...heartbeat.Guest) 
 		}
 		stores = append(stores, st)
 	}
-	x := &hbHost{t: h.t, stores: stores, rec: heartbeat.Record{Node: node, Boot: "boot-1", Incarnation: 1,
-		IntervalMs: hbBeat.Milliseconds(), TimeoutMs: 100, WatchdogMs: 100, State: heartbeat.StateRunning,
-		Backends: uris, BackendsOK: len(uris), Guests: guests, GuestDisks: true}}
-	x.run()
-	return x
-}
-
-func (x *hbHost) write() {
-	x.mu.Lock()
-	x.rec.Seq++
-	x.rec.TimeMs = time.Now().UnixMilli()
-	r := x.rec
-	x.mu.Unlock()
-	data, err := heartbeat.EncodeRecord(&r)
-	if err != nil {
-		x.t.Error(err)
-		return
-	}
-	for _, s := range x.stores {
-		s.PutRecord(r.Node, data)
-	}
-}
-
-func (x *hbHost) run() {
-	x.write()
-	ctx, cancel := context.WithCancel(context.Background())
-	x.cancel, x.done = cancel, make(chan struct{})
-	go func() {
-		defer close(x.done)
-		t := time.NewTicker(hbBeat)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				x.write()
-			}
-		}
-	}()
-	x.t.Cleanup(x.stop)
-}
-
-// stop silences the host: it died, or lost its path to the backends.
-func (x *hbHost) stop() {
-	if x.cancel != nil {
-		x.cancel()
-		<-x.done
-		x.cancel = nil
-	}
-}
-
-func (x *hbHost) set(f func(r *heartbeat.Record)) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	f(&x.rec)
+	return heartbeattest.NewHost(h.t, node, stores, guests...).Run()
 }
 
 // guardHarness is a harness whose vm1 has a writable file disk on shared
@@ -213,7 +145,7 @@ func TestGuardLetsSharedDisksAndThisNodeBe(t *testing.T) {
 // silence proves it dead, then goes on.
 func TestGuardWaitsForASilentHost(t *testing.T) {
 	h, img := guardHarness(t, hbFile)
-	h.hbHost("node2", []string{hbFile}, fileGuest("vm1", testUUID, "vda", img)).stop()
+	h.hbHost("node2", []string{hbFile}, fileGuest("vm1", testUUID, "vda", img)).Stop()
 	r := h.expect("start", ocf.Success)
 	if r.Took < hbProof-50*time.Millisecond || r.Took > 3*time.Second {
 		t.Fatalf("started after %s; the proof takes %s", r.Took, hbProof)
@@ -227,9 +159,9 @@ func TestGuardWaitsForASilentHost(t *testing.T) {
 func TestGuardWaitEndsWithinTheStartsDeadline(t *testing.T) {
 	h, img := guardHarness(t, hbFile)
 	x := h.hbHost("node2", []string{hbFile}, fileGuest("vm1", testUUID, "vda", img))
-	x.set(func(r *heartbeat.Record) { r.WatchdogMs = 0 }) // its silence never proves anything
-	x.write()
-	x.stop()
+	x.Set(func(r *heartbeat.Record) { r.WatchdogMs = 0 }) // its silence never proves anything
+	x.Write()
+	x.Stop()
 	h.set("OCF_RESKEY_CRM_meta_timeout", "2000")
 	r := h.expect("start", ocf.ErrGeneric)
 	within(t, r, 2*time.Second)
@@ -244,11 +176,11 @@ func TestGuardWaitEndsWithinTheStartsDeadline(t *testing.T) {
 func TestGuardNewIncarnationWithoutTheDomain(t *testing.T) {
 	h, img := guardHarness(t, hbFile)
 	x := h.hbHost("node2", []string{hbFile}, fileGuest("vm1", testUUID, "vda", img))
-	x.stop()
+	x.Stop()
 	go func() {
 		time.Sleep(60 * time.Millisecond)
-		x.set(func(r *heartbeat.Record) { r.Incarnation, r.Seq, r.Guests = 2, 0, nil })
-		x.run()
+		x.Set(func(r *heartbeat.Record) { r.Incarnation, r.Seq, r.Guests = 2, 0, nil })
+		x.Run()
 	}()
 	r := h.expect("start", ocf.Success)
 	if r.Took > hbProof {
@@ -285,7 +217,7 @@ func TestGuardReadsRADOSBackends(t *testing.T) {
 	}
 	h.expectNoStart(r)
 	// Once the guest is gone there, the start goes on (and the holder check runs).
-	x.set(func(r *heartbeat.Record) { r.Guests = nil })
+	x.Set(func(r *heartbeat.Record) { r.Guests = nil })
 	h.expect("start", ocf.Success)
 	if h.ceph.inspects == 0 {
 		t.Fatal("the RBD holder check did not run")
@@ -356,24 +288,24 @@ func TestGuardDepth20LooksAtThisNodesRecord(t *testing.T) {
 	if !strings.Contains(r.Stderr, "does not list domain vm1") {
 		t.Fatalf("no warning:\n%s", r.Stderr)
 	}
-	self.set(func(r *heartbeat.Record) {
+	self.Set(func(r *heartbeat.Record) {
 		r.Guests = []heartbeat.Guest{fileGuest("vm1", testUUID, "vdz", "/elsewhere.img")}
 	})
 	time.Sleep(3 * hbBeat)
 	if r := h.expect("monitor", ocf.Success); !strings.Contains(r.Stderr, "does not list disk vda") {
 		t.Fatalf("no warning about the disk:\n%s", r.Stderr)
 	}
-	self.set(func(r *heartbeat.Record) { r.Guests = []heartbeat.Guest{fileGuest("vm1", testUUID, "vda", img)} })
+	self.Set(func(r *heartbeat.Record) { r.Guests = []heartbeat.Guest{fileGuest("vm1", testUUID, "vda", img)} })
 	time.Sleep(3 * hbBeat)
 	if r := h.expect("monitor", ocf.Success); strings.Contains(r.Stderr, "heartbeat:") {
 		t.Fatalf("warned:\n%s", r.Stderr)
 	}
-	self.set(func(r *heartbeat.Record) { r.GuestDisks = false })
+	self.Set(func(r *heartbeat.Record) { r.GuestDisks = false })
 	time.Sleep(3 * hbBeat)
 	if r := h.expect("monitor", ocf.Success); !strings.Contains(r.Stderr, "older kvmha") {
 		t.Fatalf("no warning about the old daemon:\n%s", r.Stderr)
 	}
-	self.stop()
+	self.Stop()
 	delete(h.hb, hbFile)
 	h.hb[hbFile] = heartbeattest.NewMemoryStore(hbFile)
 	if r := h.expect("monitor", ocf.Success); !strings.Contains(r.Stderr, "this node's record cannot be read") {
@@ -386,10 +318,8 @@ func TestGuardDepth20LooksAtThisNodesRecord(t *testing.T) {
 func TestGuardSeededByTheLocalDaemon(t *testing.T) {
 	h, img := guardHarness(t, hbFile)
 	x := h.hbHost("node2", []string{hbFile}, fileGuest("vm1", testUUID, "vda", img))
-	x.stop()
-	x.mu.Lock()
-	seq := x.rec.Seq
-	x.mu.Unlock()
+	x.Stop()
+	seq := x.Record().Seq
 	now := heartbeat.BootTime()
 	h.hbState = &heartbeat.State{Node: "node1", WrittenAt: now, Interval: heartbeat.Duration(time.Second),
 		Peers: []heartbeat.PeerState{{Node: "node2", Sightings: []heartbeat.Sighting{{URI: hbFile, Incarnation: 1, Seq: seq, ChangedAt: now - time.Minute}}}}}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,118 +12,16 @@ import (
 	"github.com/kvmha/kvmha/internal/heartbeat/heartbeattest"
 )
 
-// The start guard against in-memory backends, with hosts whose heartbeat
-// beats every 20 ms, times out after 100 ms and announces a 100 ms watchdog:
-// with the 20 ms margin, 220 ms of silence prove a host dead.
+// The start guard against in-memory backends, with heartbeattest's hosts,
+// whose heartbeat beats every 20 ms, times out after 100 ms and announces a
+// 100 ms watchdog: with the 20 ms margin, 220 ms of silence prove a host dead.
 const (
-	beat     = 20 * time.Millisecond
-	hbLimit  = 220 * time.Millisecond
+	beat     = heartbeattest.HostBeat
+	hbLimit  = heartbeattest.HostTimeout + heartbeattest.HostWatchdog + 20*time.Millisecond
 	useUUID  = "6f1c2a3e-0000-4000-8000-0000000000a1"
 	otherVM  = "11111111-0000-4000-8000-000000000002"
 	diskPath = "/shared/vm1.img"
 )
-
-// host plays another host's heartbeat daemon: it writes its record to
-// every store each beat until stopped.
-type host struct {
-	t      *testing.T
-	node   string
-	stores []*heartbeattest.MemoryStore
-
-	mu     sync.Mutex
-	rec    heartbeat.Record
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func newHost(t *testing.T, node string, stores []*heartbeattest.MemoryStore, guests ...heartbeat.Guest) *host {
-	var uris []string
-	for _, s := range stores {
-		uris = append(uris, s.URI())
-	}
-	h := &host{t: t, node: node, stores: stores, rec: heartbeat.Record{
-		Node: node, Boot: "boot-1", Incarnation: 1, IntervalMs: beat.Milliseconds(), TimeoutMs: 100, WatchdogMs: 100,
-		State: heartbeat.StateRunning, Backends: uris, BackendsOK: len(uris), Guests: guests, GuestDisks: true,
-	}}
-	return h
-}
-
-// write writes the record once with the next sequence number.
-func (h *host) write() {
-	h.mu.Lock()
-	h.rec.Seq++
-	r := h.rec
-	h.mu.Unlock()
-	data, err := heartbeat.EncodeRecord(&r)
-	if err != nil {
-		h.t.Error(err)
-		return
-	}
-	for _, s := range h.stores {
-		s.PutRecord(h.node, data)
-	}
-}
-
-// run beats until stop.
-func (h *host) run() *host {
-	h.write()
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan struct{})
-	go func() {
-		defer close(h.done)
-		t := time.NewTicker(beat)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				h.write()
-			}
-		}
-	}()
-	h.t.Cleanup(h.stop)
-	return h
-}
-
-// stop ends the beats: the host is silent (dead, or cut off).
-func (h *host) stop() {
-	if h.cancel != nil {
-		h.cancel()
-		<-h.done
-		h.cancel = nil
-	}
-}
-
-func (h *host) set(f func(r *heartbeat.Record)) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f(&h.rec)
-}
-
-type lines struct {
-	mu  sync.Mutex
-	all []string
-}
-
-func (l *lines) add(level, format string, args ...any) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.all = append(l.all, level+": "+fmt.Sprintf(format, args...))
-}
-func (l *lines) Infof(format string, args ...any)  { l.add("info", format, args...) }
-func (l *lines) Warnf(format string, args ...any)  { l.add("warn", format, args...) }
-func (l *lines) Errorf(format string, args ...any) { l.add("error", format, args...) }
-func (l *lines) has(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, x := range l.all {
-		if strings.Contains(x, s) {
-			return true
-		}
-	}
-	return false
-}
 
 func stores(n int) []*heartbeattest.MemoryStore {
 	var out []*heartbeattest.MemoryStore
@@ -142,7 +39,7 @@ func views(ss []*heartbeattest.MemoryStore) []heartbeat.Backend {
 	return out
 }
 
-func guard(bs []heartbeat.Backend, log *lines) *heartbeat.InUse {
+func guard(bs []heartbeat.Backend, log *testLog) *heartbeat.InUse {
 	return &heartbeat.InUse{Backends: bs, Self: "node1", Margin: 20 * time.Millisecond, Poll: 5 * time.Millisecond, Log: log}
 }
 
@@ -167,16 +64,16 @@ func check(t *testing.T, g *heartbeat.InUse, u heartbeat.Use, within time.Durati
 
 func TestInUseClearWhenNoOtherHostListsIt(t *testing.T) {
 	ss := stores(2)
-	newHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM,
-		Disks: []heartbeat.Disk{{Target: "vda", Kind: heartbeat.DiskFile, Source: "/shared/vm7.img"}}}).run()
-	newHost(t, "node3", ss).run()
-	log := &lines{}
+	heartbeattest.NewHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM,
+		Disks: []heartbeat.Disk{{Target: "vda", Kind: heartbeat.DiskFile, Source: "/shared/vm7.img"}}}).Run()
+	heartbeattest.NewHost(t, "node3", ss).Run()
+	log := &testLog{}
 	took, err := check(t, guard(views(ss), log), vm1, 2*time.Second)
 	if err != nil || took > 200*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
 	}
 	if !log.has("this node (node1) has no record") {
-		t.Fatalf("no warning that this node has no record: %q", log.all)
+		t.Fatalf("no warning that this node has no record: %q", log.lines)
 	}
 }
 
@@ -189,8 +86,8 @@ func TestInUseRefusesALiveHostThatRunsIt(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			ss := stores(2)
-			newHost(t, "node2", ss, guest).run()
-			took, err := check(t, guard(views(ss), &lines{}), vm1, 3*time.Second)
+			heartbeattest.NewHost(t, "node2", ss, guest).Run()
+			took, err := check(t, guard(views(ss), &testLog{}), vm1, 3*time.Second)
 			if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "in use: node2 runs ") ||
 				!strings.Contains(err.Error(), "alive") {
 				t.Fatalf("%v", err)
@@ -205,25 +102,25 @@ func TestInUseRefusesALiveHostThatRunsIt(t *testing.T) {
 
 func TestInUseOldRecordWithoutDisks(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM})
-	h.set(func(r *heartbeat.Record) { r.GuestDisks = false })
-	h.run()
-	_, err := check(t, guard(views(ss), &lines{}), vm1, 3*time.Second)
+	h := heartbeattest.NewHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM})
+	h.Set(func(r *heartbeat.Record) { r.GuestDisks = false })
+	h.Run()
+	_, err := check(t, guard(views(ss), &testLog{}), vm1, 3*time.Second)
 	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "older kvmha") {
 		t.Fatalf("%v", err)
 	}
 	// A domain without writable disks has nothing to fear from its guests' disks.
-	if _, err := check(t, guard(views(ss), &lines{}), heartbeat.Use{Name: "vm2", Disks: vm1.Disks[1:]}, time.Second); err != nil {
+	if _, err := check(t, guard(views(ss), &testLog{}), heartbeat.Use{Name: "vm2", Disks: vm1.Disks[1:]}, time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestInUseGuestsLeftOutOfTheRecord(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss)
-	h.set(func(r *heartbeat.Record) { r.GuestsMore = 3 })
-	h.run()
-	_, err := check(t, guard(views(ss), &lines{}), heartbeat.Use{Name: "vm2"}, 3*time.Second)
+	h := heartbeattest.NewHost(t, "node2", ss)
+	h.Set(func(r *heartbeat.Record) { r.GuestsMore = 3 })
+	h.Run()
+	_, err := check(t, guard(views(ss), &testLog{}), heartbeat.Use{Name: "vm2"}, 3*time.Second)
 	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "3 guests its record leaves out") {
 		t.Fatalf("%v", err)
 	}
@@ -232,17 +129,17 @@ func TestInUseGuestsLeftOutOfTheRecord(t *testing.T) {
 // Shareable and read-only disks are no conflict, on either side.
 func TestInUseIgnoresSharedAndReadOnlyDisks(t *testing.T) {
 	ss := stores(1)
-	newHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM, Disks: []heartbeat.Disk{
+	heartbeattest.NewHost(t, "node2", ss, heartbeat.Guest{Name: "vm7", UUID: otherVM, Disks: []heartbeat.Disk{
 		{Target: "sda", Kind: heartbeat.DiskFile, Source: "/iso/debian.iso", ReadOnly: true},
 		{Target: "vdb", Kind: heartbeat.DiskFile, Source: "/shared/cluster.img", Shareable: true},
 		{Target: "vdc", Kind: heartbeat.DiskFile, Source: "/shared/quorum.img"},
-	}}).run()
+	}}).Run()
 	u := heartbeat.Use{Name: "vm1", Disks: []heartbeat.Disk{
 		{Kind: heartbeat.DiskFile, Source: "/iso/debian.iso"},
 		{Kind: heartbeat.DiskFile, Source: "/shared/cluster.img", Shareable: true},
 		{Kind: heartbeat.DiskFile, Source: "/shared/quorum.img", ReadOnly: true},
 	}}
-	if took, err := check(t, guard(views(ss), &lines{}), u, 2*time.Second); err != nil || took > 200*time.Millisecond {
+	if took, err := check(t, guard(views(ss), &testLog{}), u, 2*time.Second); err != nil || took > 200*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
 	}
 }
@@ -250,9 +147,9 @@ func TestInUseIgnoresSharedAndReadOnlyDisks(t *testing.T) {
 // This host's own record and the migration source's are not looked at.
 func TestInUseIgnoresSelfAndTheMigrationPeer(t *testing.T) {
 	ss := stores(1)
-	newHost(t, "node1", ss, runningVM1()).run()
-	newHost(t, "node2", ss, runningVM1()).run()
-	g := guard(views(ss), &lines{})
+	heartbeattest.NewHost(t, "node1", ss, runningVM1()).Run()
+	heartbeattest.NewHost(t, "node2", ss, runningVM1()).Run()
+	g := guard(views(ss), &testLog{})
 	g.Ignore = []string{"node2"}
 	if took, err := check(t, g, vm1, 2*time.Second); err != nil || took > 200*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
@@ -263,9 +160,9 @@ func TestInUseIgnoresSelfAndTheMigrationPeer(t *testing.T) {
 // until its silence proves it dead, then the start goes on.
 func TestInUseWaitsForASilentHostToBeProvenDead(t *testing.T) {
 	ss := stores(2)
-	h := newHost(t, "node2", ss, runningVM1()).run()
-	h.stop()
-	log := &lines{}
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1()).Run()
+	h.Stop()
+	log := &testLog{}
 	took, err := check(t, guard(views(ss), log), vm1, 3*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -274,16 +171,16 @@ func TestInUseWaitsForASilentHostToBeProvenDead(t *testing.T) {
 		t.Fatalf("proceeded after %s; proof takes %s", took, hbLimit)
 	}
 	if !log.has("is silent, but not yet proven dead") || !log.has("is proven dead") {
-		t.Fatalf("log %q", log.all)
+		t.Fatalf("log %q", log.lines)
 	}
 }
 
 // The start's deadline ends the wait: refused, saying why.
 func TestInUseSilentHostBeyondTheDeadline(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1()).run()
-	h.stop()
-	took, err := check(t, guard(views(ss), &lines{}), vm1, 120*time.Millisecond)
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1()).Run()
+	h.Stop()
+	took, err := check(t, guard(views(ss), &testLog{}), vm1, 120*time.Millisecond)
 	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "not yet proven dead") ||
 		!strings.Contains(err.Error(), "waited until the start's deadline") {
 		t.Fatalf("%v", err)
@@ -296,9 +193,9 @@ func TestInUseSilentHostBeyondTheDeadline(t *testing.T) {
 // The local daemon saw the record unchanged for long: no wait.
 func TestInUseSeededByTheLocalDaemon(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.write()
-	g := guard(views(ss), &lines{})
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Write()
+	g := guard(views(ss), &testLog{})
 	g.Seeds = map[string][]heartbeat.Sighting{"node2": {{URI: ss[0].URI(), Incarnation: 1, Seq: 1, ChangedAt: heartbeat.BootTime() - time.Second}}}
 	if took, err := check(t, g, vm1, 2*time.Second); err != nil || took > 100*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
@@ -309,14 +206,14 @@ func TestInUseSeededByTheLocalDaemon(t *testing.T) {
 // stands in the way, before its old silence would have proved anything.
 func TestInUseNewIncarnationWithoutTheDomain(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1()).run()
-	h.stop()
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1()).Run()
+	h.Stop()
 	go func() {
 		time.Sleep(50 * time.Millisecond)
-		h.set(func(r *heartbeat.Record) { r.Incarnation, r.Seq, r.Guests = 2, 0, nil })
-		h.run()
+		h.Set(func(r *heartbeat.Record) { r.Incarnation, r.Seq, r.Guests = 2, 0, nil })
+		h.Run()
 	}()
-	took, err := check(t, guard(views(ss), &lines{}), vm1, 3*time.Second)
+	took, err := check(t, guard(views(ss), &testLog{}), vm1, 3*time.Second)
 	if err != nil || took > hbLimit {
 		t.Fatalf("%v after %s", err, took)
 	}
@@ -326,14 +223,14 @@ func TestInUseNewIncarnationWithoutTheDomain(t *testing.T) {
 // there: the start waits for its next beats, and goes on once they do not.
 func TestInUseLiveHostStopsListingIt(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.write()
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Write()
 	go func() {
 		time.Sleep(5 * time.Millisecond)
-		h.set(func(r *heartbeat.Record) { r.Guests = nil })
-		h.run()
+		h.Set(func(r *heartbeat.Record) { r.Guests = nil })
+		h.Run()
 	}()
-	if _, err := check(t, guard(views(ss), &lines{}), vm1, 3*time.Second); err != nil {
+	if _, err := check(t, guard(views(ss), &testLog{}), vm1, 3*time.Second); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -341,43 +238,43 @@ func TestInUseLiveHostStopsListingIt(t *testing.T) {
 // A host rebooted and runs the domain again: its new life counts.
 func TestInUseRebootedHostRunsItAgain(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.write()
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Write()
 	go func() {
 		time.Sleep(30 * time.Millisecond)
-		h.set(func(r *heartbeat.Record) { r.Boot, r.Incarnation, r.Seq = "boot-2", 2, 0 })
-		h.run()
+		h.Set(func(r *heartbeat.Record) { r.Boot, r.Incarnation, r.Seq = "boot-2", 2, 0 })
+		h.Run()
 	}()
-	log := &lines{}
+	log := &testLog{}
 	took, err := check(t, guard(views(ss), log), vm1, 3*time.Second)
 	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "in use: node2 runs domain vm1 (its heartbeat is alive)") ||
 		log.has("proven dead") || took > time.Second {
-		t.Fatalf("%v after %s; log %q", err, took, log.all)
+		t.Fatalf("%v after %s; log %q", err, took, log.lines)
 	}
 }
 
 func TestInUseStoppedHeartbeatIsIgnored(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.set(func(r *heartbeat.Record) { r.State, r.WatchdogMs = heartbeat.StateStopped, 0 })
-	h.write()
-	log := &lines{}
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Set(func(r *heartbeat.Record) { r.State, r.WatchdogMs = heartbeat.StateStopped, 0 })
+	h.Write()
+	log := &testLog{}
 	if took, err := check(t, guard(views(ss), log), vm1, 2*time.Second); err != nil || took > 100*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
 	}
 	if !log.has("stopped cleanly") {
-		t.Fatalf("log %q", log.all)
+		t.Fatalf("log %q", log.lines)
 	}
 }
 
 func TestInUseFencingHostIsNoObstacle(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.set(func(r *heartbeat.Record) {
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Set(func(r *heartbeat.Record) {
 		r.State, r.Ack = heartbeat.StateFencing, &heartbeat.Ack{ID: "0123456789abcdef", Cmd: heartbeat.CmdOff, From: "node3"}
 	})
-	h.run()
-	if took, err := check(t, guard(views(ss), &lines{}), vm1, 2*time.Second); err != nil || took > 100*time.Millisecond {
+	h.Run()
+	if took, err := check(t, guard(views(ss), &testLog{}), vm1, 2*time.Second); err != nil || took > 100*time.Millisecond {
 		t.Fatalf("%v after %s", err, took)
 	}
 }
@@ -386,11 +283,11 @@ func TestInUseFencingHostIsNoObstacle(t *testing.T) {
 // deadline, and the start is refused.
 func TestInUseSilentHostWithoutWatchdog(t *testing.T) {
 	ss := stores(1)
-	h := newHost(t, "node2", ss, runningVM1())
-	h.set(func(r *heartbeat.Record) { r.WatchdogMs = 0 })
-	h.run()
-	h.stop()
-	_, err := check(t, guard(views(ss), &lines{}), vm1, 400*time.Millisecond)
+	h := heartbeattest.NewHost(t, "node2", ss, runningVM1())
+	h.Set(func(r *heartbeat.Record) { r.WatchdogMs = 0 })
+	h.Run()
+	h.Stop()
+	_, err := check(t, guard(views(ss), &testLog{}), vm1, 400*time.Millisecond)
 	if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "runs no watchdog") {
 		t.Fatalf("%v", err)
 	}
@@ -400,10 +297,10 @@ func TestInUseSilentHostWithoutWatchdog(t *testing.T) {
 func TestInUseUnreadableBackends(t *testing.T) {
 	t.Run("a record read fails", func(t *testing.T) {
 		ss := stores(2)
-		newHost(t, "node2", ss).run()
+		heartbeattest.NewHost(t, "node2", ss).Run()
 		bs := views(ss)
 		bs[1].(*heartbeattest.MemoryView).Fail(errors.New("input/output error"), heartbeattest.OpReadRecord)
-		_, err := check(t, guard(bs, &lines{}), vm1, 150*time.Millisecond)
+		_, err := check(t, guard(bs, &testLog{}), vm1, 150*time.Millisecond)
 		if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "node2: its record was read on 1 of its 2 heartbeat backends") ||
 			!strings.Contains(err.Error(), "file:///hb1: input/output error") {
 			t.Fatalf("%v", err)
@@ -411,10 +308,10 @@ func TestInUseUnreadableBackends(t *testing.T) {
 	})
 	t.Run("no record readable", func(t *testing.T) {
 		ss := stores(1)
-		newHost(t, "node2", ss).run()
+		heartbeattest.NewHost(t, "node2", ss).Run()
 		bs := views(ss)
 		bs[0].(*heartbeattest.MemoryView).Hang(true, heartbeattest.OpReadRecord)
-		_, err := check(t, guard(bs, &lines{}), vm1, 150*time.Millisecond)
+		_, err := check(t, guard(bs, &testLog{}), vm1, 150*time.Millisecond)
 		if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "no record of node2 could be read") {
 			t.Fatalf("%v", err)
 		}
@@ -422,7 +319,7 @@ func TestInUseUnreadableBackends(t *testing.T) {
 	t.Run("a corrupt record", func(t *testing.T) {
 		ss := stores(1)
 		ss[0].PutRecord("node2", []byte("KVHB\x01B\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00{}"))
-		_, err := check(t, guard(views(ss), &lines{}), vm1, 150*time.Millisecond)
+		_, err := check(t, guard(views(ss), &testLog{}), vm1, 150*time.Millisecond)
 		if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "corrupt record of node2") {
 			t.Fatalf("%v", err)
 		}
@@ -431,7 +328,7 @@ func TestInUseUnreadableBackends(t *testing.T) {
 		ss := stores(2)
 		bs := views(ss)
 		bs[0].(*heartbeattest.MemoryView).Fail(errors.New("permission denied"), heartbeattest.OpHosts)
-		_, err := check(t, guard(bs, &lines{}), vm1, 150*time.Millisecond)
+		_, err := check(t, guard(bs, &testLog{}), vm1, 150*time.Millisecond)
 		if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "cannot be listed") ||
 			!strings.Contains(err.Error(), "permission denied") {
 			t.Fatalf("%v", err)
@@ -439,18 +336,18 @@ func TestInUseUnreadableBackends(t *testing.T) {
 	})
 	t.Run("the guard reads too few of a host's backends", func(t *testing.T) {
 		ss := stores(2)
-		newHost(t, "node2", ss).run()
-		_, err := check(t, guard(views(ss[:1]), &lines{}), vm1, 150*time.Millisecond)
+		heartbeattest.NewHost(t, "node2", ss).Run()
+		_, err := check(t, guard(views(ss[:1]), &testLog{}), vm1, 150*time.Millisecond)
 		if !errors.Is(err, heartbeat.ErrInUse) || !strings.Contains(err.Error(), "too few of them are this host's") {
 			t.Fatalf("%v", err)
 		}
 	})
 	t.Run("a majority of three is enough", func(t *testing.T) {
 		ss := stores(3)
-		newHost(t, "node2", ss).run()
+		heartbeattest.NewHost(t, "node2", ss).Run()
 		bs := views(ss)
 		bs[2].(*heartbeattest.MemoryView).Fail(errors.New("gone"))
-		if _, err := check(t, guard(bs, &lines{}), vm1, time.Second); err != nil {
+		if _, err := check(t, guard(bs, &testLog{}), vm1, time.Second); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -1,7 +1,7 @@
 // Package heartbeattest is an in-memory heartbeat backend for tests: a store several hosts
 // share, each through its own view with its own injected faults (a failing or hung
-// operation), the way hosts share a pool but can each lose their path to it. Only tests
-// import it.
+// operation), the way hosts share a pool but can each lose their path to it, and other
+// hosts' heartbeat daemons writing their records to it (Host). Only tests import it.
 package heartbeattest
 
 import (

@@ -65,6 +65,12 @@ const defaultOpTimeout = 30 * time.Second
 
 // Connect opens a session within ctx.
 func Connect(ctx context.Context, cfg Config) (*Conn, error) {
+	return connect(ctx, cfg, "")
+}
+
+// connect is Connect and ConnectKeyFile: one way to open a session, with
+// librados reading the key from keyFile when it is set.
+func connect(ctx context.Context, cfg Config, keyFile string) (*Conn, error) {
 	user := cfg.User
 	if user == "" {
 		user = "admin"
@@ -78,6 +84,12 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 	if err := c.configure(ctx, cfg); err != nil {
 		c.Close()
 		return nil, err
+	}
+	if keyFile != "" {
+		if err := r.SetConfigOption("keyfile", keyFile); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("ceph: setting keyfile: %w", err)
+		}
 	}
 	if err := c.open(ctx, cfg, user); err != nil {
 		c.Close()

@@ -46,14 +46,22 @@ func (s *deps) hasFilesystem(fstype string) bool {
 	return false
 }
 
-// ensureModules loads what is missing with one modprobe call.
-func (s *deps) ensureModules(ctx context.Context, log *ocf.Logger) error {
+// missingModules lists the needed modules whose function is not there, the
+// same way for start, which loads them, and validate-all, which checks that
+// start could.
+func (s *deps) missingModules() []string {
 	var missing []string
 	for _, m := range neededModules {
 		if !s.loaded(m) {
 			missing = append(missing, m)
 		}
 	}
+	return missing
+}
+
+// ensureModules loads what is missing with one modprobe call.
+func (s *deps) ensureModules(ctx context.Context, log *ocf.Logger) error {
+	missing := s.missingModules()
 	if len(missing) == 0 {
 		return nil
 	}
@@ -76,12 +84,7 @@ func (s *deps) ensureModules(ctx context.Context, log *ocf.Logger) error {
 // modules, without loading anything: each is loaded already, built in, or
 // listed in modules.dep of the running kernel.
 func (s *deps) checkModulesAvailable() error {
-	var missing []string
-	for _, m := range neededModules {
-		if !s.loaded(m) {
-			missing = append(missing, m)
-		}
-	}
+	missing := s.missingModules()
 	if len(missing) == 0 {
 		return nil
 	}

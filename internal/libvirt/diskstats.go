@@ -25,7 +25,8 @@ type DiskStats struct {
 
 // ActiveDiskStats reads the disks of every running domain with their
 // counters, in one call (virConnectGetAllDomainStats with
-// VIR_DOMAIN_STATS_BLOCK, as ActiveBlockStats, disk by disk).
+// VIR_DOMAIN_STATS_BLOCK): a host heartbeat tells "guests still doing I/O"
+// from them without a call per domain.
 func (c *Conn) ActiveDiskStats(ctx context.Context) ([]DomainDisks, error) {
 	recs, err := call(ctx, c, "block stats", func() ([]golibvirt.DomainStatsRecord, error) {
 		return c.rpc.ConnectGetAllDomainStats(nil, uint32(golibvirt.DomainStatsBlock),

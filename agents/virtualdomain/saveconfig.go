@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/libvirt"
 	"github.com/kvmha/kvmha/internal/ocf"
@@ -49,19 +50,16 @@ func (v *vd) saveConfig(ctx context.Context, req *ocf.Request, s settings, h hyp
 // there is abandoned when ctx ends, so that a stop still gets to destroy
 // the domain in time.
 func writeWithin(ctx context.Context, path string, data []byte) error {
-	done := make(chan error, 1) // buffered: an abandoned write must not block on send
-	go func() {
+	done, err := deadline.Run(ctx, func() error {
 		real := resolveLink(path)
 		mode := os.FileMode(0o644)
 		if info, err := os.Stat(real); err == nil {
 			mode = info.Mode().Perm()
 		}
-		done <- files.WriteAtomic(real, data, mode)
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
+		return files.WriteAtomic(real, data, mode)
+	})
+	if !done {
 		return files.ErrTimedOut
 	}
+	return err
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ceph/go-ceph/rados"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // Config says how to reach a cluster and as whom. The cephx key is only
@@ -227,30 +229,22 @@ func call[T any](ctx context.Context, c *Conn, what string, fn func() (T, error)
 	if err := ctx.Err(); err != nil {
 		return zero, fmt.Errorf("%s: %w", what, err)
 	}
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	v, done, err := deadline.Call(ctx, func() (v T, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("internal error in the librados binding: %v", r)}
+				err = fmt.Errorf("internal error in the librados binding: %v", r)
 			}
 		}()
-		v, err := fn()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return zero, fmt.Errorf("%s: %w", what, r.err)
-		}
-		return r.v, nil
-	case <-ctx.Done():
+		return fn()
+	})
+	switch {
+	case !done:
 		c.abandoned.Store(true)
-		return zero, fmt.Errorf("%s: no answer in time: %w", what, ctx.Err())
+		return zero, fmt.Errorf("%s: no answer in time: %w", what, err)
+	case err != nil:
+		return zero, fmt.Errorf("%s: %w", what, err)
 	}
+	return v, nil
 }
 
 // run is call for funcs without a result.

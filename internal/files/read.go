@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // Errors a read reports, wrapped with the path; test them with errors.Is.
@@ -27,27 +29,11 @@ var (
 // goroutine: the caller's process is about to end anyway, and nothing else can undo a read
 // the kernel is stuck in.
 func Read(ctx context.Context, path string, limit int64) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1) // buffered: an abandoned reader must not block forever on send
-	go func() {
-		data, err := readRegular(path, limit)
-		done <- result{data, err}
-	}()
-	select {
-	case r := <-done:
-		return r.data, r.err
-	case <-ctx.Done():
-		// A result may have arrived at the same moment: prefer it.
-		select {
-		case r := <-done:
-			return r.data, r.err
-		default:
-		}
+	data, done, err := deadline.Call(ctx, func() ([]byte, error) { return readRegular(path, limit) })
+	if !done {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: ErrTimedOut}
 	}
+	return data, err
 }
 
 // readRegular opens without blocking (O_NONBLOCK: opening a FIFO would wait for a writer),
@@ -83,27 +69,16 @@ func readRegular(path string, limit int64) ([]byte, error) {
 // ReadStream reads r (stdin, a pipe) to its end, at most limit bytes, giving up when ctx
 // ends; what names the stream in errors.
 func ReadStream(ctx context.Context, r io.Reader, what string, limit int64) ([]byte, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		data, err := io.ReadAll(io.LimitReader(r, limit+1))
-		done <- result{data, err}
-	}()
-	select {
-	case res := <-done:
-		if res.err != nil {
-			return nil, fmt.Errorf("%s: %w", what, res.err)
-		}
-		if int64(len(res.data)) > limit {
-			return nil, fmt.Errorf("%s: %w: more than %d bytes", what, ErrTooLarge, limit)
-		}
-		return res.data, nil
-	case <-ctx.Done():
+	data, done, err := deadline.Call(ctx, func() ([]byte, error) { return io.ReadAll(io.LimitReader(r, limit+1)) })
+	switch {
+	case !done:
 		return nil, fmt.Errorf("%s: %w (not closed by its writer)", what, ErrTimedOut)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", what, err)
+	case int64(len(data)) > limit:
+		return nil, fmt.Errorf("%s: %w: more than %d bytes", what, ErrTooLarge, limit)
 	}
+	return data, nil
 }
 
 // Kind names a file's type for messages: "a directory", "a FIFO", "a regular file"...

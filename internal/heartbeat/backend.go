@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // Backend is one place every host writes its record and reads its
@@ -73,27 +75,19 @@ func guardedCall[T any](ctx context.Context, g *guarded, fn func() (T, error)) (
 		g.inFlight.Add(-1)
 		return zero, ErrBusy
 	}
-	type result struct {
-		v   T
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
+	v, done, err := deadline.Call(ctx, func() (v T, err error) {
 		defer g.inFlight.Add(-1)
 		defer func() {
 			if r := recover(); r != nil {
-				done <- result{err: fmt.Errorf("internal error: %v", r)}
+				err = fmt.Errorf("internal error: %v", r)
 			}
 		}()
-		v, err := fn()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		return zero, fmt.Errorf("no answer in time: %w", ctx.Err())
+		return fn()
+	})
+	if !done {
+		return zero, fmt.Errorf("no answer in time: %w", err)
 	}
+	return v, err
 }
 
 func (g *guarded) run(ctx context.Context, fn func() error) error {

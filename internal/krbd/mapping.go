@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // Map maps an image through add_single_major and returns the new device.
@@ -27,15 +29,12 @@ func (t Tree) Map(ctx context.Context, req MapRequest) (Device, error) {
 		return Device{}, err
 	}
 	add, _ := t.controlFiles()
-	done := make(chan error, 1)
-	go func() {
+	done, err := deadline.Run(ctx, func() error {
 		defer clear(text)
-		done <- t.writeControl(add, text)
-	}()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		return Device{}, fmt.Errorf("mapping %s: the kernel did not answer in time: %w", req.Spec, ctx.Err())
+		return t.writeControl(add, text)
+	})
+	if !done {
+		return Device{}, fmt.Errorf("mapping %s: the kernel did not answer in time: %w", req.Spec, err)
 	}
 	if err != nil {
 		return Device{}, &KernelError{Op: "map " + req.Spec.String(), Err: err}
@@ -68,13 +67,9 @@ func (t Tree) Unmap(ctx context.Context, id int, force bool) error {
 	if force {
 		text += " force"
 	}
-	done := make(chan error, 1)
-	go func() { done <- t.writeControl(remove, []byte(text)) }()
-	var err error
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		return fmt.Errorf("unmapping rbd%d: the kernel did not answer in time: %w", id, ctx.Err())
+	done, err := deadline.Run(ctx, func() error { return t.writeControl(remove, []byte(text)) })
+	if !done {
+		return fmt.Errorf("unmapping rbd%d: the kernel did not answer in time: %w", id, err)
 	}
 	if errors.Is(err, syscall.ENOENT) && !exists(t.bus("devices", strconv.Itoa(id))) {
 		return nil

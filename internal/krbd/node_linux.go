@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // CheckNode verifies that path is a block device node with the given
@@ -43,14 +45,11 @@ func ReadFirstBlock(ctx context.Context, path string, size uint64) error {
 	if want == 0 {
 		return nil
 	}
-	done := make(chan error, 1)
-	go func() { done <- readFirstBlock(path, int(want)) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("reading the first block of %s: no answer in time: %w", path, ctx.Err())
+	done, err := deadline.Run(ctx, func() error { return readFirstBlock(path, int(want)) })
+	if !done {
+		return fmt.Errorf("reading the first block of %s: no answer in time: %w", path, err)
 	}
+	return err
 }
 
 func readFirstBlock(path string, want int) error {

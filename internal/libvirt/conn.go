@@ -10,6 +10,8 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
+
+	"github.com/kvmha/kvmha/internal/deadline"
 )
 
 // closeWait bounds the polite ConnectClose call in Close.
@@ -126,26 +128,16 @@ func call[T any](ctx context.Context, c *Conn, op string, fn func() (T, error)) 
 	if err := ctx.Err(); err != nil {
 		return zero, abandoned(op, err)
 	}
-	type result struct {
-		value T
-		err   error
-	}
-	done := make(chan result, 1) // buffered: an abandoned call must not block forever
-	go func() {
-		v, err := fn()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			return zero, classify(op, r.err)
-		}
-		return r.value, nil
-	case <-ctx.Done():
-		err := abandoned(op, ctx.Err())
+	v, done, err := deadline.Call(ctx, fn)
+	switch {
+	case !done:
+		err := abandoned(op, err)
 		c.closeSocket(err)
 		return zero, err
+	case err != nil:
+		return zero, classify(op, err)
 	}
+	return v, nil
 }
 
 // boundDialer opens the socket within the context given to Dial, and

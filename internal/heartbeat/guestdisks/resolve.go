@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kvmha/kvmha/internal/deadline"
 	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
 )
@@ -274,20 +275,9 @@ func normDMUUID(v string) (id, part string) {
 func within[T any](ctx context.Context, timeout time.Duration, fn func() (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	type result struct {
-		v   T
-		err error
+	v, done, err := deadline.Call(ctx, fn)
+	if !done {
+		return v, fmt.Errorf("no answer from the file system in time: %w", err)
 	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := fn()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, fmt.Errorf("no answer from the file system in time: %w", ctx.Err())
-	}
+	return v, err
 }

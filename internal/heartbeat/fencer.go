@@ -81,26 +81,33 @@ func (f *Fencer) watch(target string) *Watch {
 // readTimeout bounds one read of one backend while polling.
 const readTimeout = 2 * time.Second
 
+// eachBackend runs fn on every backend at once, each call bounded by
+// readTimeout, and returns when all have: a hung backend delays the others'
+// answer by readTimeout at most, however many backends the host has.
+func (f *Fencer) eachBackend(ctx context.Context, fn func(ctx context.Context, i int, b Backend)) {
+	var wg sync.WaitGroup
+	for i, b := range f.Backends {
+		wg.Go(func() {
+			bctx, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			fn(bctx, i, b)
+		})
+	}
+	wg.Wait()
+}
+
 // Observe reads target's record on every backend once and returns the
 // updated verdict.
 func (f *Fencer) Observe(ctx context.Context, target string) Verdict {
 	w := f.watch(target)
-	var wg sync.WaitGroup
-	for _, b := range f.Backends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rctx, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			start := f.now()
-			rec, err := ReadRecordOf(rctx, b, target)
-			end := f.now()
-			f.mu.Lock()
-			w.Observe(b.URI(), rec, err, start, end)
-			f.mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	f.eachBackend(ctx, func(ctx context.Context, _ int, b Backend) {
+		start := f.now()
+		rec, err := ReadRecordOf(ctx, b, target)
+		end := f.now()
+		f.mu.Lock()
+		w.Observe(b.URI(), rec, err, start, end)
+		f.mu.Unlock()
+	})
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	w.Pin()
@@ -128,19 +135,11 @@ func (f *Fencer) Send(ctx context.Context, target, cmd string, inc uint64) (*Mes
 		return nil, 0, err
 	}
 	errs := make([]error, len(f.Backends))
-	var wg sync.WaitGroup
-	for i, b := range f.Backends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wctx, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			if err := b.WriteMessage(wctx, target, frame); err != nil {
-				errs[i] = fmt.Errorf("%s: %w", b.URI(), err)
-			}
-		}()
-	}
-	wg.Wait()
+	f.eachBackend(ctx, func(ctx context.Context, i int, b Backend) {
+		if err := b.WriteMessage(ctx, target, frame); err != nil {
+			errs[i] = fmt.Errorf("%s: %w", b.URI(), err)
+		}
+	})
 	n := 0
 	for _, e := range errs {
 		if e == nil {
@@ -211,26 +210,18 @@ func (f *Fencer) Fence(ctx context.Context, target, cmd string, log Log) (Verdic
 func (f *Fencer) Hosts(ctx context.Context) (hosts []string, errs []error) {
 	seen := map[string]bool{}
 	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, b := range f.Backends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			hctx, cancel := context.WithTimeout(ctx, readTimeout)
-			defer cancel()
-			hs, err := b.Hosts(hctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", b.URI(), err))
-				return
-			}
-			for _, h := range hs {
-				seen[h] = true
-			}
-		}()
-	}
-	wg.Wait()
+	f.eachBackend(ctx, func(ctx context.Context, _ int, b Backend) {
+		hs, err := b.Hosts(ctx)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", b.URI(), err))
+			return
+		}
+		for _, h := range hs {
+			seen[h] = true
+		}
+	})
 	for h := range seen {
 		hosts = append(hosts, h)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/kvmha/kvmha/agents/virtualdomain/cephapi"
@@ -29,27 +28,17 @@ type imageUsers struct {
 
 // Users describes each user of img on this node ("qemu pid 1234", "krbd rbd3").
 func (u imageUsers) Users(img cephapi.Image) ([]string, error) {
-	entries, err := os.ReadDir(u.proc)
-	if err != nil {
-		return nil, err
-	}
 	var users []string
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join(u.proc, e.Name(), "cmdline"))
-		if err != nil || len(cmdline) == 0 {
-			continue
-		}
-		args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+	err := eachProcess(u.proc, func(pid int, args []string) {
 		switch prog := filepath.Base(args[0]); {
 		case strings.HasPrefix(prog, "qemu") && qemuUsesImage(args, img):
 			users = append(users, fmt.Sprintf("qemu pid %d", pid))
 		case prog == "rbd-nbd" && nbdUsesImage(args, img):
 			users = append(users, fmt.Sprintf("rbd-nbd pid %d", pid))
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	devs, _ := os.ReadDir(filepath.Join(u.sys, "bus", "rbd", "devices"))
 	for _, d := range devs {

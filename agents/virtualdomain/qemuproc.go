@@ -21,40 +21,49 @@ type procQemu struct {
 // domain: the one whose -uuid is uuid, or, when uuid is unknown, whose
 // -name is name.
 func (p procQemu) Find(name, uuid string) ([]int, error) {
-	entries, err := os.ReadDir(p.root)
-	if err != nil {
-		return nil, err
-	}
 	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 0 {
-			continue
-		}
-		if p.runs(pid, name, uuid) {
+	err := eachProcess(p.root, func(pid int, args []string) {
+		if p.runs(pid, args, name, uuid) {
 			pids = append(pids, pid)
 		}
-	}
-	return pids, nil
+	})
+	return pids, err
 }
 
-// runs reports whether pid is a live qemu of the domain. Processes that
-// vanish while being read simply do not match.
-func (p procQemu) runs(pid int, name, uuid string) bool {
-	dir := filepath.Join(p.root, strconv.Itoa(pid))
-	cmdline, err := os.ReadFile(filepath.Join(dir, "cmdline"))
-	if err != nil || len(cmdline) == 0 {
-		return false
-	}
-	args := strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00")
+// runs reports whether pid, running args, is a live qemu of the domain.
+// Processes that vanish while being read simply do not match.
+func (p procQemu) runs(pid int, args []string, name, uuid string) bool {
 	if !strings.HasPrefix(filepath.Base(args[0]), "qemu") {
 		return false
 	}
 	if !qemuArgsMatch(args, name, uuid) {
 		return false
 	}
-	stat, err := os.ReadFile(filepath.Join(dir, "stat"))
+	stat, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(pid), "stat"))
 	return err == nil && !isZombie(stat)
+}
+
+// eachProcess calls fn with the pid and command line of each process in the
+// proc file system at root, for the agent's searches for qemu and rbd-nbd
+// processes by their arguments. Kernel threads (no command line) and
+// processes that end while being read are passed over.
+func eachProcess(root string, fn func(pid int, args []string)) error {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 0 {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join(root, e.Name(), "cmdline"))
+		if err != nil || len(cmdline) == 0 {
+			continue
+		}
+		fn(pid, strings.Split(strings.TrimRight(string(cmdline), "\x00"), "\x00"))
+	}
+	return nil
 }
 
 // qemuArgsMatch checks a qemu command line for the domain: by -uuid when the

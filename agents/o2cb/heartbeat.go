@@ -82,7 +82,7 @@ func (s *deps) readRegion(dev, param string) (region, *ocfs2disk.Volume, error) 
 		if errors.Is(err, errNotBlockDevice) {
 			return region{}, nil, ocf.ParamErrorf(param, "heartbeat device is not a block device: %s", agentlog.Clip(dev))
 		}
-		return region{}, nil, fmt.Errorf("%s: cannot open heartbeat device %s: %w", param, agentlog.Clip(dev), unwrapPath(err))
+		return region{}, nil, fmt.Errorf("%s: cannot open heartbeat device %s: %w", param, agentlog.Clip(dev), files.Cause(err))
 	}
 	defer f.Close()
 	v, err := ocfs2disk.Read(f)
@@ -255,10 +255,10 @@ func writeClusterConf(ctx context.Context, file string, l *layout, regions []reg
 		return ocf.ParamErrorf(pClusterConf, "cannot describe cluster %s in %s: %v", l.Name, agentlog.Clip(file), err)
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-		return fmt.Errorf("%s: cannot create %s: %w", pClusterConf, agentlog.Clip(filepath.Dir(file)), unwrapPath(err))
+		return fmt.Errorf("%s: cannot create %s: %w", pClusterConf, agentlog.Clip(filepath.Dir(file)), files.Cause(err))
 	}
 	if err := files.WriteAtomic(file, f.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("%s: cannot write %s: %w", pClusterConf, agentlog.Clip(file), unwrapPath(err))
+		return fmt.Errorf("%s: cannot write %s: %w", pClusterConf, agentlog.Clip(file), files.Cause(err))
 	}
 	log.Infof("wrote cluster %s (%d nodes) to %s", l.Name, len(want.Nodes), file)
 	return nil

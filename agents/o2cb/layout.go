@@ -91,20 +91,11 @@ func readConfigFile(ctx context.Context, param, path string) ([]byte, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, ocf.Errorf(ocf.ErrInstalled, "%s: %s does not exist on this node", param, agentlog.Clip(path))
 	case errors.Is(err, files.ErrNotRegular), errors.Is(err, files.ErrTooLarge):
-		return nil, ocf.ParamErrorf(param, "%v: %s", unwrapPath(err), agentlog.Clip(path))
+		return nil, ocf.ParamErrorf(param, "%v: %s", files.Cause(err), agentlog.Clip(path))
 	case errors.Is(err, files.ErrTimedOut):
 		return nil, ocf.Errorf(ocf.ErrGeneric, "%s: reading %s did not finish in %s (a hung mount?)", param, agentlog.Clip(path), configReadTimeout)
 	}
-	return nil, ocf.Errorf(ocf.ErrInstalled, "%s: cannot read %s: %v", param, agentlog.Clip(path), unwrapPath(err))
-}
-
-// unwrapPath drops the path from a *fs.PathError: messages quote it clipped themselves.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return nil, ocf.Errorf(ocf.ErrInstalled, "%s: cannot read %s: %v", param, agentlog.Clip(path), files.Cause(err))
 }
 
 func layoutFromClusterConf(ctx context.Context, s settings) (*layout, error) {

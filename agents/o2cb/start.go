@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/o2cbconf"
 	"github.com/kvmha/kvmha/internal/ocf"
 )
@@ -147,7 +148,7 @@ func (s *deps) ensureDLMFS(dir string, st *state, cluster string) error {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("%s: cannot create %s: %w", pDLMFSDir, agentlog.Clip(dir), unwrapPath(err))
+		return fmt.Errorf("%s: cannot create %s: %w", pDLMFSDir, agentlog.Clip(dir), files.Cause(err))
 	}
 	if err := s.mount("ocfs2_dlmfs", dir, "ocfs2_dlmfs"); err != nil {
 		return fmt.Errorf("cannot mount ocfs2_dlmfs at %s: %w", dir, err)

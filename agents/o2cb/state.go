@@ -69,7 +69,7 @@ func (s *deps) loadState(cluster string) (state, error) {
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("cannot read %s: %w", s.statePath(cluster), unwrapPath(err))
+		return st, fmt.Errorf("cannot read %s: %w", s.statePath(cluster), files.Cause(err))
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
 		return state{}, fmt.Errorf("%s is damaged: %v", s.statePath(cluster), err)

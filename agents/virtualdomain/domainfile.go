@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
@@ -73,19 +72,11 @@ func fileError(param, path string, err error) error {
 	shown := agentlog.Clip(path)
 	switch {
 	case errors.Is(err, files.ErrNotRegular), errors.Is(err, files.ErrTooLarge):
-		return ocf.ParamErrorf(param, "%s: %v", shown, unwrapPathError(err))
+		return ocf.ParamErrorf(param, "%s: %v", shown, files.Cause(err))
 	case errors.Is(err, files.ErrTimedOut):
 		return ocf.Errorf(ocf.ErrInstalled, "%s: %s could not be read in time (storage not answering?)", param, shown)
 	case errors.Is(err, fs.ErrNotExist):
 		return ocf.Errorf(ocf.ErrInstalled, "%s: %s does not exist", param, shown)
 	}
-	return ocf.Errorf(ocf.ErrInstalled, "%s: %s is not readable: %v", param, shown, unwrapPathError(err))
-}
-
-func unwrapPathError(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
+	return ocf.Errorf(ocf.ErrInstalled, "%s: %s is not readable: %v", param, shown, files.Cause(err))
 }

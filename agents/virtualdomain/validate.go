@@ -198,7 +198,7 @@ func checkSnapshotDir(ctx context.Context, dir string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return ocf.Errorf(ocf.ErrInstalled, "%s: directory %s does not exist", pSnapshot, shown)
 	case err != nil:
-		return ocf.Errorf(ocf.ErrInstalled, "%s: %s: %v", pSnapshot, shown, unwrapPathError(err))
+		return ocf.Errorf(ocf.ErrInstalled, "%s: %s: %v", pSnapshot, shown, files.Cause(err))
 	case !info.IsDir():
 		return ocf.ParamErrorf(pSnapshot, "%s is not a directory", shown)
 	}
@@ -225,7 +225,7 @@ func checkMonitorScripts(ctx context.Context, scripts []string) error {
 		case errors.Is(err, fs.ErrNotExist):
 			return ocf.Errorf(ocf.ErrInstalled, "%s: %s does not exist", pMonitorScripts, shown)
 		case err != nil:
-			return ocf.Errorf(ocf.ErrInstalled, "%s: %s: %v", pMonitorScripts, shown, unwrapPathError(err))
+			return ocf.Errorf(ocf.ErrInstalled, "%s: %s: %v", pMonitorScripts, shown, files.Cause(err))
 		case !info.Mode().IsRegular():
 			return ocf.ParamErrorf(pMonitorScripts, "%s is not a regular file", shown)
 		case info.Mode().Perm()&0o111 == 0:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"time"
 
 	"github.com/kvmha/kvmha/internal/agentlog"
@@ -64,9 +63,5 @@ func readBounded(ctx context.Context, path string, limit int64) ([]byte, error) 
 // fileError says why a file cannot be used with its path clipped: a
 // parameter can hold a path of any length and any bytes.
 func fileError(path string, err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	return fmt.Errorf("%s: %w", agentlog.Clip(path), err)
+	return fmt.Errorf("%s: %w", agentlog.Clip(path), files.Cause(err))
 }

@@ -45,10 +45,7 @@ func (ep endpoint) checkTLSFiles(ctx context.Context) error {
 	defer cancel()
 	for _, name := range []string{"clientcert.pem", "clientkey.pem", "cacert.pem"} {
 		data, err := files.Read(ctx, filepath.Join(ep.pkiPath, name), maxTLSFile)
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
+		err = files.Cause(err)
 		switch {
 		case name == "cacert.pem" && ep.noVerify && errors.Is(err, fs.ErrNotExist):
 		case err != nil:

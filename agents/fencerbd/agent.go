@@ -188,16 +188,14 @@ func (f *fencer) list(ctx context.Context, r *fence.Request) ([]fence.Plug, erro
 	// one bounded wait, not one per node.
 	var wg sync.WaitGroup
 	for i := range plugs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			t, err := f.resolve(ctx, r, s, d, plugs[i].ID)
 			if err != nil {
 				r.Log.Warnf("%v", err)
 				return
 			}
 			plugs[i].State, _ = coverage(t, bl)
-		}()
+		})
 	}
 	wg.Wait()
 	return plugs, nil

@@ -189,11 +189,9 @@ func addAll(ctx context.Context, c cluster, es []ceph.BlocklistEntry, expire tim
 	errs := make([]error, len(es))
 	var wg sync.WaitGroup
 	for i, e := range es {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = c.BlocklistAdd(ctx, e, expire)
-		}()
+		})
 	}
 	wg.Wait()
 	return errors.Join(errs...)
@@ -270,11 +268,9 @@ func (f *fencer) on(ctx context.Context, r *fence.Request) error {
 	errs := make([]error, len(ours))
 	var wg sync.WaitGroup
 	for i, e := range ours {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = c.BlocklistRemove(ctx, e)
-		}()
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {

@@ -121,9 +121,7 @@ func (c *Conn) PoolHolders(ctx context.Context, pool, namespace string) ([]Holde
 		work  = make(chan string)
 	)
 	for i := 0; i < min(scanWorkers, len(names)); i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for name := range work {
 				hs, err := withIOContext(ctx, c, pool, namespace, func(io *rados.IOContext) ([]Holder, error) {
 					return imageHolders(io, pool, namespace, name)
@@ -138,7 +136,7 @@ func (c *Conn) PoolHolders(ctx context.Context, pool, namespace string) ([]Holde
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 feed:
 	for _, n := range names {

@@ -125,11 +125,9 @@ func ProbeMonitors(ctx context.Context, mons []MonAddrs, wait time.Duration) []M
 	defer cancel()
 	var wg sync.WaitGroup
 	for i := range probes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			probes[i].Err = dialOnce(ctx, probes[i].Addr, wait)
-		}()
+		})
 	}
 	wg.Wait()
 	return probes

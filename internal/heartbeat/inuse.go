@@ -134,12 +134,10 @@ func (c *InUse) Check(ctx context.Context, u Use) error {
 		verdicts := make([]hostVerdict, len(others))
 		var wg sync.WaitGroup
 		for i, h := range others {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				v := f.Observe(ctx, h)
 				verdicts[i] = c.judge(f, h, v, follow[h], u)
-			}()
+			})
 		}
 		wg.Wait()
 		var refusals []string

@@ -20,11 +20,9 @@ func ReadNewest(ctx context.Context, backends []Backend, node string) (rec *Reco
 	rerrs := make([]error, len(backends))
 	var wg sync.WaitGroup
 	for i, b := range backends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			recs[i], rerrs[i] = ReadRecordOf(ctx, b, node)
-		}()
+		})
 	}
 	wg.Wait()
 	for i, r := range recs {

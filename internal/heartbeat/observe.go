@@ -24,9 +24,7 @@ func (d *Daemon) observeLoop(ctx context.Context) {
 			if !d.obsBusy[i].CompareAndSwap(false, true) {
 				continue // the previous round is still reading this backend
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
+			wg.Go(func() {
 				defer d.obsBusy[i].Store(false)
 				octx, cancel := context.WithTimeout(ctx, d.cfg.Timeout.D())
 				defer cancel()
@@ -36,7 +34,7 @@ func (d *Daemon) observeLoop(ctx context.Context) {
 					}
 				}
 				d.observe(octx, b, hosts[i])
-			}()
+			})
 		}
 		// Rounds wait for each other only within one interval.
 		waitTimeout(&wg, d.cfg.Interval.D())

@@ -43,9 +43,7 @@ func Collect(ctx context.Context, backends []Backend, state *State, now time.Dur
 	reports := make([]HostReport, len(hosts))
 	var wg sync.WaitGroup
 	for hi, h := range hosts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			recs, rerrs := make([]*Record, len(backends)), make([]error, len(backends))
 			for bi, b := range backends {
 				rctx, cancel := context.WithTimeout(ctx, readTimeout)
@@ -57,7 +55,7 @@ func Collect(ctx context.Context, backends []Backend, state *State, now time.Dur
 				seeds[s.URI] = s
 			}
 			reports[hi] = hostReport(h, backends, recs, rerrs, seeds, state, now, wall)
-		}()
+		})
 	}
 	wg.Wait()
 	return reports, errs

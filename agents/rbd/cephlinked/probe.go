@@ -45,11 +45,9 @@ func probeMonitors(ctx context.Context, monHost string, timeout time.Duration) [
 	out := make([]string, len(addrs))
 	var wg sync.WaitGroup
 	for i, a := range addrs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			out[i] = a.String() + ": " + dial(ctx, a)
-		}()
+		})
 	}
 	wg.Wait()
 	return out

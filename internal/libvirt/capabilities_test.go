@@ -1,11 +1,9 @@
 package libvirt
 
 import (
-	"context"
 	"encoding/binary"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Procedure numbers of the calls Versions and DomainCapabilities make.
@@ -24,13 +22,7 @@ func TestVersionsAndDomainCapabilities(t *testing.T) {
 		procConnectGetVersion:            {payload: xdrUint64(7002022)},
 		procConnectGetDomainCapabilities: {payload: xdrString(caps)},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, d.uri())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := d.dial()
 	lib, hv, err := c.Versions(ctx)
 	if err != nil || lib != "9.0.0" || hv != "7.2.22" {
 		t.Fatalf("versions %q %q %v", lib, hv, err)

@@ -3,7 +3,6 @@ package libvirt
 import (
 	"context"
 	"errors"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,24 +23,11 @@ func TestDialMissingSocketIsUnreachable(t *testing.T) {
 // must give up when its context ends.
 func TestDialSilentDaemonGivesUpOnDeadline(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "sock")
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	silentListener(t, "unix", sock)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = Dial(ctx, "qemu:///system?socket="+sock)
+	_, err := Dial(ctx, "qemu:///system?socket="+sock)
 	if !IsTimeout(err) {
 		t.Fatalf("want a timeout, got %v", err)
 	}
@@ -56,13 +42,7 @@ func TestLookupAndStateRoundTrip(t *testing.T) {
 		procDomainLookupByName: {payload: xdrDomain("vm1", uuid, 7)},
 		procDomainGetState:     {payload: append(xdrUint32(uint32(StateRunning)), xdrUint32(1)...)},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, d.uri())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := d.dial()
 	dom, err := c.LookupDomain(ctx, "vm1")
 	if err != nil {
 		t.Fatal(err)
@@ -89,14 +69,8 @@ func TestErrorsClassifiedByCode(t *testing.T) {
 		procDomainDestroy:      {errCode: uint32(golibvirt.ErrOperationInvalid)},
 		procDomainGetState:     {errCode: uint32(golibvirt.ErrInternalError)},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, d.uri())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = c.DomainByName(ctx, "missing")
+	ctx, c := d.dial()
+	_, err := c.DomainByName(ctx, "missing")
 	if !errors.Is(err, ErrNotFound) || Code(err) != int(golibvirt.ErrNoDomain) {
 		t.Fatalf("lookup: want not found, got %v (code %d)", err, Code(err))
 	}
@@ -114,18 +88,12 @@ func TestErrorsClassifiedByCode(t *testing.T) {
 // connection refuses later calls instead of hanging on them.
 func TestHungCallIsAbandoned(t *testing.T) {
 	d := newFakeDaemon(t, map[uint32]reply{procDomainGetState: {hang: true}})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, d.uri())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	ctx, c := d.dial()
 	dom, _ := DomainRef("vm", "dc229f87-d4de-4719-8cfd-2e21c6105b01")
 	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancelShort()
 	start := time.Now()
-	_, err = c.DomainState(short, dom)
+	_, err := c.DomainState(short, dom)
 	if !IsTimeout(err) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("want timeout, got %v", err)
 	}

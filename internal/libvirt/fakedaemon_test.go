@@ -1,12 +1,14 @@
 package libvirt
 
 import (
+	"context"
 	"encoding/binary"
 	"io"
 	"net"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Procedure numbers of libvirt's remote protocol used by the tests.
@@ -59,6 +61,41 @@ func newFakeDaemon(t *testing.T, answers map[uint32]reply) *fakeDaemon {
 }
 
 func (d *fakeDaemon) uri() string { return "qemu:///system?socket=" + d.socket }
+
+// dial connects to d, failing the test when that cannot be done. ctx bounds
+// the test's calls (5 s); it and the connection end with the test.
+func (d *fakeDaemon) dial() (context.Context, *Conn) {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	d.t.Cleanup(cancel)
+	c, err := Dial(ctx, d.uri())
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { c.Close() })
+	return ctx, c
+}
+
+// silentListener accepts connections on address and never answers them,
+// as a libvirtd or an sshd stopped with SIGSTOP does, until the test ends.
+func silentListener(t *testing.T, network, address string) net.Listener {
+	t.Helper()
+	ln, err := net.Listen(network, address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	return ln
+}
 
 func (d *fakeDaemon) called(proc uint32) bool {
 	d.mu.Lock()

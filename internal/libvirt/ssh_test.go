@@ -450,20 +450,7 @@ func TestSSHRemoteCommandWhenForwardingIsRefused(t *testing.T) {
 // A server that accepts the connection and never speaks: the dial ends
 // with its context, and ConnectTimeout bounds it sooner.
 func TestSSHHandshakeEndsWithTheContext(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	ln := silentListener(t, "tcp", "127.0.0.1:0")
 	key, _ := userKey(t, 0o600, "")
 	uri := "qemu+ssh://root@" + ln.Addr().String() + "/system?no_verify=1&keyfile=" + key
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -478,7 +465,7 @@ func TestSSHHandshakeEndsWithTheContext(t *testing.T) {
 	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	start = time.Now()
-	_, err = DialWith(ctx, uri, DialOptions{ConnectTimeout: 200 * time.Millisecond})
+	_, err := DialWith(ctx, uri, DialOptions{ConnectTimeout: 200 * time.Millisecond})
 	if err == nil || !errors.Is(err, ErrUnreachable) || !strings.Contains(err.Error(), "not established within 200ms") {
 		t.Fatalf("ConnectTimeout: %v", err)
 	}

@@ -324,30 +324,21 @@ func TestStartFailures(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	e = newEnv(t)
-	e.vars["OCF_RESKEY_kvmha_binary"] = "/nonexistent/kvmha"
-	if code, _ := e.run("start"); code != int(ocf.ErrInstalled) {
-		t.Fatalf("missing binary: %d", code)
-	}
-	e = newEnv(t)
-	e.vars["OCF_RESKEY_watchdog_device"] = "/dev/nonexistent-watchdog"
-	if code, _ := e.run("start"); code != int(ocf.ErrInstalled) {
-		t.Fatalf("missing watchdog: %d", code)
-	}
-	e = newEnv(t)
-	e.vars["OCF_RESKEY_ceph_keyring"] = "/nonexistent/keyring"
-	if code, _ := e.run("validate-all"); code != int(ocf.ErrInstalled) {
-		t.Fatalf("missing keyring: %d", code)
-	}
-	e = newEnv(t)
-	e.vars["OCF_RESKEY_backends"] = "nfs://server/x"
-	if code, _ := e.run("start"); code != int(ocf.ErrConfigured) {
-		t.Fatalf("bad backend: %d", code)
-	}
-	e = newEnv(t)
-	e.vars["OCF_RESKEY_timeout"] = "1"
-	if code, _ := e.run("validate-all"); code != int(ocf.ErrConfigured) {
-		t.Fatalf("timeout below twice the interval: %d", code)
+	for _, c := range []struct {
+		what, param, value, action string
+		want                       ocf.ExitCode
+	}{
+		{"missing binary", "kvmha_binary", "/nonexistent/kvmha", "start", ocf.ErrInstalled},
+		{"missing watchdog", "watchdog_device", "/dev/nonexistent-watchdog", "start", ocf.ErrInstalled},
+		{"missing keyring", "ceph_keyring", "/nonexistent/keyring", "validate-all", ocf.ErrInstalled},
+		{"bad backend", "backends", "nfs://server/x", "start", ocf.ErrConfigured},
+		{"timeout below twice the interval", "timeout", "1", "validate-all", ocf.ErrConfigured},
+	} {
+		e := newEnv(t)
+		e.vars["OCF_RESKEY_"+c.param] = c.value
+		if code, _ := e.run(c.action); code != int(c.want) {
+			t.Fatalf("%s: %d", c.what, code)
+		}
 	}
 }
 

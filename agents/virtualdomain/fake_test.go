@@ -74,6 +74,11 @@ func newFakeHV() *fakeHV {
 		pools: map[string]string{}, hang: map[string]bool{}, fail: map[string]error{}}
 }
 
+// down makes libvirtd refuse connections, as a stopped libvirtd does.
+func (f *fakeHV) down() {
+	f.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("connection refused")}
+}
+
 func (f *fakeHV) add(d *fakeDomain) *fakeDomain {
 	f.mu.Lock()
 	defer f.mu.Unlock()

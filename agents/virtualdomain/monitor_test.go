@@ -110,7 +110,7 @@ func TestMonitorNoStateFailsAtDeadline(t *testing.T) {
 
 func TestMonitorLibvirtdDownDecidesByProcess(t *testing.T) {
 	h := newHarness(t)
-	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("connection refused")}
+	h.hv.down()
 	h.set("OCF_RESKEY_CRM_meta_interval", "10000")
 	h.qemu.procs["vm1"] = []int{4242}
 	r := h.expect("monitor", ocf.Success)
@@ -129,7 +129,7 @@ func TestMonitorLibvirtdDownDecidesByProcess(t *testing.T) {
 func TestMonitorLibvirtdDownNonQemuDomainFails(t *testing.T) {
 	h := newHarness(t)
 	h.writeConfig(strings.Replace(domainXML("vm1", testUUID, ""), "type='kvm'", "type='lxc'", 1))
-	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+	h.hv.down()
 	h.expect("monitor", ocf.ErrGeneric)
 }
 

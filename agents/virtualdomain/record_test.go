@@ -297,7 +297,7 @@ func TestStopRecordedRemoteDomainUnreachableFails(t *testing.T) {
 	if rec, _ := h.record("vm1"); rec.LocalQemu {
 		t.Fatalf("record %+v says local", rec)
 	}
-	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+	h.hv.down()
 	h.set("OCF_RESKEY_migration_downtime", "abc", "OCF_RESKEY_CRM_meta_timeout", "4000")
 	r := h.expect("stop", ocf.ErrGeneric)
 	within(t, r, 4*time.Second)

@@ -58,7 +58,7 @@ func TestStartCleansUpCrashedDomain(t *testing.T) {
 
 func TestStartLibvirtdDownFails(t *testing.T) {
 	h := newHarness(t)
-	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("connection refused")}
+	h.hv.down()
 	r := h.expect("start", ocf.ErrGeneric)
 	if !strings.Contains(r.Reason, "cannot connect to libvirtd") {
 		t.Fatalf("reason %q", r.Reason)

@@ -141,7 +141,7 @@ func TestStopLibvirtdDown(t *testing.T) {
 	t.Parallel()
 	t.Run("no qemu", func(t *testing.T) {
 		h := newHarness(t)
-		h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+		h.hv.down()
 		r := h.expect("stop", ocf.Success)
 		if !strings.Contains(r.Stderr, "no qemu process of domain vm1") {
 			t.Fatalf("stderr %s", r.Stderr)
@@ -150,7 +150,7 @@ func TestStopLibvirtdDown(t *testing.T) {
 	t.Run("qemu dies on SIGTERM", func(t *testing.T) {
 		h := newHarness(t)
 		h.set("OCF_RESKEY_CRM_meta_timeout", "5000")
-		h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+		h.hv.down()
 		h.qemu.procs["vm1"] = []int{100}
 		r := h.expect("stop", ocf.Success)
 		within(t, r, 5*time.Second)
@@ -181,7 +181,7 @@ func TestStopLibvirtdDown(t *testing.T) {
 	})
 	t.Run("process table unreadable", func(t *testing.T) {
 		h := newHarness(t)
-		h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+		h.hv.down()
 		h.qemu.err = errors.New("EPERM")
 		h.expect("stop", ocf.ErrGeneric)
 	})
@@ -206,7 +206,7 @@ func TestStopLibvirtdHangsDuringShutdown(t *testing.T) {
 func TestStopLibvirtdComesBack(t *testing.T) {
 	h := newHarness(t)
 	h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning, stopsOnShutdown: true})
-	h.hv.dialErr = &libvirt.Error{Op: "connect", Kind: libvirt.ErrUnreachable, Err: errors.New("refused")}
+	h.hv.down()
 	h.qemu.procs["vm1"] = []int{55}
 	go func() {
 		time.Sleep(200 * time.Millisecond)

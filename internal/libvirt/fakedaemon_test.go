@@ -43,20 +43,7 @@ type fakeDaemon struct {
 func newFakeDaemon(t *testing.T, answers map[uint32]reply) *fakeDaemon {
 	t.Helper()
 	d := &fakeDaemon{t: t, socket: filepath.Join(t.TempDir(), "sock"), answers: answers}
-	ln, err := net.Listen("unix", d.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go d.serve(c)
-		}
-	}()
+	listenAndServe(t, "unix", d.socket, d.serve)
 	return d
 }
 
@@ -76,9 +63,9 @@ func (d *fakeDaemon) dial() (context.Context, *Conn) {
 	return ctx, c
 }
 
-// silentListener accepts connections on address and never answers them,
-// as a libvirtd or an sshd stopped with SIGSTOP does, until the test ends.
-func silentListener(t *testing.T, network, address string) net.Listener {
+// listenAndServe listens on address until the test ends and hands each
+// connection to handle, in a goroutine of its own: the tests' fake servers.
+func listenAndServe(t *testing.T, network, address string, handle func(net.Conn)) net.Listener {
 	t.Helper()
 	ln, err := net.Listen(network, address)
 	if err != nil {
@@ -91,10 +78,21 @@ func silentListener(t *testing.T, network, address string) net.Listener {
 			if err != nil {
 				return
 			}
-			defer c.Close()
+			go handle(c)
 		}
 	}()
 	return ln
+}
+
+// silentListener accepts connections on address and never answers them,
+// as a libvirtd or an sshd stopped with SIGSTOP does: it reads until the
+// client gives up.
+func silentListener(t *testing.T, network, address string) net.Listener {
+	t.Helper()
+	return listenAndServe(t, network, address, func(c net.Conn) {
+		defer c.Close()
+		io.Copy(io.Discard, c)
+	})
 }
 
 func (d *fakeDaemon) called(proc uint32) bool {

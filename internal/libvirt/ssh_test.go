@@ -87,21 +87,8 @@ func newSSHServer(t *testing.T, configure func(*sshServer)) *sshServer {
 	for _, k := range s.hostKeys {
 		cfg.AddHostKey(k)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
+	ln := listenAndServe(t, "tcp", "127.0.0.1:0", func(c net.Conn) { s.serve(c, cfg) })
 	s.addr = ln.Addr().String()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go s.serve(c, cfg)
-		}
-	}()
 	return s
 }
 

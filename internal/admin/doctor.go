@@ -2,7 +2,9 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -10,7 +12,9 @@ import (
 
 	"github.com/kvmha/kvmha/internal/ceph"
 	"github.com/kvmha/kvmha/internal/doctor"
+	"github.com/kvmha/kvmha/internal/files"
 	"github.com/kvmha/kvmha/internal/heartbeat"
+	"github.com/kvmha/kvmha/internal/hostcmd"
 	"github.com/kvmha/kvmha/internal/libvirt"
 )
 
@@ -28,6 +32,7 @@ func doctorCommand() *cli.Command {
 			&cli.StringFlag{Name: "pools", Value: "rbd", Usage: "pools (POOL or POOL/NAMESPACE, commas between) the user must read and whose images krbd must map"},
 			&cli.StringFlag{Name: "libvirt-uri", Value: "qemu:///system", Usage: "the libvirtd that runs the guests"},
 			&cli.StringFlag{Name: "heartbeat-state-dir", Value: heartbeat.DefaultStateDir, Usage: "the heartbeat daemon's state directory (HostHeartbeat's state_dir)"},
+			&cli.StringFlag{Name: "cib", Usage: "judge the fencing of this saved CIB (cibadmin --query > FILE; - for stdin) instead of the live cluster's"},
 			&cli.StringFlag{Name: "check", Usage: "run only these checks or families (commas between)"},
 			&cli.StringFlag{Name: "skip", Usage: "leave out these checks or families (commas between)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "table", Usage: "table or json"},
@@ -57,7 +62,12 @@ func doctorDescription() string {
 		"The clock is compared with the timestamp of the monitors' report (read-only), to within half the " +
 		"round trip plus the monitors' skews among themselves: WARN above 0.05 s (mon_clock_drift_allowed), " +
 		"FAIL above 0.5 s. node-name asks Pacemaker (crm_node -n) and reads the heartbeat daemon's configuration, " +
-		"state and records. Images with features the kernel lacks are a WARN: qemu opens them, krbd cannot map them. " +
+		"state and records. systemd-order reads the unit files and their drop-ins under /etc, /run and /lib (no systemctl), " +
+		"following After= and Before= through every unit they name. fence-timing reads the CIB (cibadmin --query, or --cib FILE) " +
+		"and /etc/corosync/corosync.conf: each fence_kvmha device's time to prove a silent host dead (HostHeartbeat's timeout + " +
+		"watchdog_timeout + margin + one interval + 5 s) against pcmk_<stonith-action>_timeout (whole seconds, as the fencer reads it) " +
+		"or stonith-timeout, and against the agent's own deadline; heartbeats without a watchdog; corosync's token + consensus " +
+		"against stonith-timeout. Images with features the kernel lacks are a WARN: qemu opens them, krbd cannot map them. " +
 		"--output json prints an array of {check, family, status, detail, fix, seconds}, in the order above.")
 	return b.String()
 }
@@ -91,6 +101,13 @@ func runDoctor(c *cli.Context) error {
 	}
 	d.HeartbeatStateDir = c.String("heartbeat-state-dir")
 	d.Timeout = c.Duration("timeout")
+	if c.IsSet("cib") {
+		cib, err := readDoctorCIB(c.Context, c.String("cib"), c.App.Reader, d.Timeout)
+		if err != nil {
+			return cli.Exit("--cib: "+err.Error(), 2)
+		}
+		d.CIB = func(context.Context) ([]byte, error) { return cib, nil }
+	}
 	checks, err := doctor.Select(d.Checks(), splitList(c.String("check")), splitList(c.String("skip")))
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
@@ -119,6 +136,21 @@ func runDoctor(c *cli.Context) error {
 		return cli.Exit("", 1)
 	}
 	return nil
+}
+
+// readDoctorCIB reads a saved CIB ("-": stdin) within timeout: a regular file or a stream
+// closed by its writer, of at most what cibadmin may print. Its content is judged by the
+// fence-timing check.
+func readDoctorCIB(ctx context.Context, path string, stdin io.Reader, timeout time.Duration) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if path == "-" {
+		return files.ReadStream(ctx, stdin, "stdin", hostcmd.MaxCIB)
+	}
+	if path == "" {
+		return nil, errors.New("no file given")
+	}
+	return files.Read(ctx, path, hostcmd.MaxCIB)
 }
 
 // splitList splits a comma (or blank) separated list.

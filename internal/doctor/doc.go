@@ -19,6 +19,12 @@
 //	clock          host clock against the monitors' (see clock.go)
 //	node-name      Pacemaker's name for the node (crm_node -n) against the heartbeat
 //	               daemon's configuration, state and record on each backend
+//	systemd-order  pacemaker.service starts after libvirtd (virtqemud), virtlockd and
+//	               virtlogd, from the unit files and drop-ins (see systemd.go), so that
+//	               at shutdown Pacemaker moves the guests away before libvirtd stops
+//	fence-timing   from the CIB and corosync.conf: every fence_kvmha device has the time
+//	               to prove a silent host dead, heartbeats have a watchdog, corosync's
+//	               token + consensus is less than stonith-timeout (see fencetiming.go)
 //
 // Families (libvirt, qemu, ceph, kernel, o2cb, clock, cluster) select
 // several at once.
@@ -40,9 +46,11 @@
 //
 // Files first: /sys, /proc, /lib/modules/$(uname -r)/modules.dep and
 // modules.builtin, modprobe.d, /etc/os-release (to name packages), ELF
-// headers of qemu. Then libraries: librados through internal/ceph, libvirt
-// RPC through internal/libvirt, heartbeat backends through
-// internal/heartbeat. The one fork is crm_node -n. Every host file is read
-// under Root, so tests run the checks on fake trees; Ceph, libvirtd and
-// Pacemaker sit behind the function fields of Doctor.
+// headers of qemu, systemd's unit files, corosync.conf. Then libraries:
+// librados through internal/ceph, libvirt RPC through internal/libvirt,
+// heartbeat backends through internal/heartbeat. The forks are crm_node -n
+// and cibadmin --query (the CIB's IPC has no Go client; --cib FILE reads a
+// saved CIB instead). Every host file is read under Root, so tests run the
+// checks on fake trees; Ceph, libvirtd and Pacemaker sit behind the
+// function fields of Doctor.
 package doctor

@@ -72,6 +72,10 @@ type Doctor struct {
 	// NodeName asks Pacemaker for this node's name; ErrNoPacemaker when
 	// the host has no Pacemaker.
 	NodeName func(ctx context.Context) (string, error)
+	// CIB returns the cluster's configuration as cibadmin --query prints
+	// it (or a saved one, --cib); ErrNoPacemaker when the host has no
+	// Pacemaker.
+	CIB func(ctx context.Context) ([]byte, error)
 	// HeartbeatOpener opens the heartbeat daemon's backends with its Ceph
 	// settings.
 	HeartbeatOpener func(ceph.Config) heartbeat.Opener
@@ -115,6 +119,8 @@ func (d *Doctor) Checks() []Check {
 		c("o2cb-port", "o2cb", "the O2CB port (7777 or cluster.conf's) is free or held by o2net", localBudget, d.checkO2CBPort),
 		c("clock", "clock", "this host's clock is within 0.05 s of the monitors'", netBudget, d.checkClock),
 		c("node-name", "cluster", "Pacemaker's name for this node is the heartbeat daemon's, and its record is on every backend", netBudget, d.checkNodeName),
+		c("systemd-order", "cluster", "systemd starts pacemaker.service after libvirtd (virtlockd, virtlogd), so that a shutdown stops Pacemaker first", localBudget, d.checkSystemdOrder),
+		c("fence-timing", "cluster", "fence_kvmha devices have the time to prove a host dead, heartbeats have a watchdog, corosync's token + consensus < stonith-timeout", netBudget, d.checkFenceTiming),
 	}
 }
 

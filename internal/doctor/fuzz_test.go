@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/kvmha/kvmha/internal/ceph"
+	"github.com/kvmha/kvmha/internal/corosyncconf"
 )
 
 // Every parser of host files and of what daemons print must never panic
@@ -125,6 +126,49 @@ func FuzzParseOSRelease(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if d := parseOSRelease(s); d < distroUnknown || d > distroSUSE {
 			t.Fatalf("%q: %v", s, d)
+		}
+	})
+}
+
+func FuzzParseUnitOrdering(f *testing.F) {
+	for _, s := range []string{debPacemaker, debVirtlockd, "[Unit]\nAfter=a.service \\\n b.target\n", "[Unit]\nAfter=\nBefore=x.y\n",
+		"[Unit\nAfter=a.b", "\\\n\\", "[Unit]\nAfter=\"q.service\" ../x.service /y.target ..\n", "[Unit]\r\nAfter = a.b\r\n", "\\", "[Unit]\nAfter=a.b\n \\\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		after, before := parseUnitOrdering("f.conf", s, nil, nil)
+		for _, r := range append(after, before...) {
+			if !validUnitName(r.unit) || strings.ContainsAny(r.unit, " \t\n\r\"'") || r.file != "f.conf" || !strings.Contains(s, r.unit) {
+				t.Fatalf("%q: %+v", s, r)
+			}
+		}
+	})
+}
+
+func FuzzPacemakerTimes(f *testing.F) {
+	for _, s := range []string{"90", "90s", "2min", "1m30s", "500ms", "PT1M30S", "P1W2DT3H4M5S", " 7 us", "99999999999999999999999h", "P9999999999D"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := pacemakerInterval(s); ok && (d < 0 || d > maxPacemakerTime) {
+			t.Fatalf("%q: %v", s, d)
+		}
+		if d := fencerSeconds(s); d < 0 || d > maxPacemakerTime || d%time.Second != 0 {
+			t.Fatalf("%q: fencer %v", s, d)
+		}
+	})
+}
+
+func FuzzParseTotemTimes(f *testing.F) {
+	f.Add(corosyncConf(3, "    token: 5000\n    consensus: 6000\n"), 3)
+	f.Add("totem {\ntoken: 4294967295\ntoken_coefficient: 4294967295\n}\n", 1000)
+	f.Fuzz(func(t *testing.T, s string, nodes int) {
+		if _, err := corosyncconf.Parse([]byte(s)); err != nil || nodes < 0 || nodes > 100000 {
+			return
+		}
+		tt, err := parseTotemTimes([]byte(s), nodes)
+		if err == nil && (tt.token < 0 || tt.consensus < 0) {
+			t.Fatalf("%q: %+v", s, tt)
 		}
 	})
 }

@@ -153,6 +153,7 @@ func testDoctor(root Root, mons []string, s CephSession, connectErr error) *Doct
 		DialTCP:         dialer.DialContext,
 		DialLibvirt:     func(context.Context, string) (Libvirt, error) { return nil, errors.New("no libvirtd in unit tests") },
 		NodeName:        func(context.Context) (string, error) { return "", ErrNoPacemaker },
+		CIB:             func(context.Context) ([]byte, error) { return nil, ErrNoPacemaker },
 		HeartbeatOpener: func(ceph.Config) heartbeat.Opener { return heartbeat.OpenLocal },
 		Now:             time.Now,
 	}

@@ -27,6 +27,7 @@ func New() *Doctor {
 		DialTCP:     dialer.DialContext,
 		DialLibvirt: func(ctx context.Context, uri string) (Libvirt, error) { return libvirt.Dial(ctx, uri) },
 		NodeName:    crmNodeName,
+		CIB:         liveCIB,
 		HeartbeatOpener: func(cfg ceph.Config) heartbeat.Opener {
 			return radosbackend.Opener(cfg, 3*time.Second)
 		},
@@ -60,6 +61,16 @@ func connectCeph(ctx context.Context, cfg ceph.Config) (CephSession, error) {
 func (c cephConn) ImageFeatures(ctx context.Context, pool, namespace, image string) (uint64, error) {
 	info, err := c.ImageInfo(ctx, pool, namespace, image, "")
 	return info.Features, err
+}
+
+// liveCIB is the running cluster's configuration. It forks cibadmin: the
+// CIB's own IPC has no Go client.
+func liveCIB(ctx context.Context) ([]byte, error) {
+	data, err := hostcmd.CIB(ctx, "configuration")
+	if errors.Is(err, hostcmd.ErrNotInstalled) {
+		return nil, ErrNoPacemaker
+	}
+	return data, err
 }
 
 // crmNodeName asks Pacemaker for this node's name. It forks crm_node: the

@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -21,24 +22,24 @@ var strategies = map[string]bool{"default": true, "utilization": true, "minimal"
 // from the status section, which nodes are online and where the resources
 // run. See the package documentation for what is read and what is ignored.
 func ParseCIB(data []byte) (*Cluster, error) {
-	root, err := readXML(data, "cib")
+	root, err := parseXMLTree(data, "cib")
 	if err != nil {
 		return nil, fmt.Errorf("CIB: %w", err)
 	}
-	cfg := root.SelectElement("configuration")
+	cfg := root.element("configuration")
 	if cfg == nil {
 		return nil, errors.New("CIB: no configuration section")
 	}
 	r := newConfigReader(cfg)
-	symmetric := r.options(cfg.SelectElement("crm_config"))
-	if err := r.nodes(cfg.SelectElement("nodes")); err != nil {
+	symmetric := r.options(cfg.element("crm_config"))
+	if err := r.nodes(cfg.element("nodes")); err != nil {
 		return nil, fmt.Errorf("CIB: %w", err)
 	}
-	if err := r.resources(cfg.SelectElement("resources")); err != nil {
+	if err := r.resources(cfg.element("resources")); err != nil {
 		return nil, fmt.Errorf("CIB: %w", err)
 	}
-	r.constraints(cfg.SelectElement("constraints"), symmetric)
-	if st := root.SelectElement("status"); st != nil {
+	r.constraints(cfg.element("constraints"), symmetric)
+	if st := root.element("status"); st != nil {
 		r.status(st)
 	} else {
 		r.c.warn("the CIB has no status section: no node is known to be online")
@@ -47,7 +48,8 @@ func ParseCIB(data []byte) (*Cluster, error) {
 	return r.c, nil
 }
 
-// readXML parses data and checks its root element.
+// readXML parses data with etree and checks its root element: for crm_mon's XML, and
+// for a CIB the fast parser leaves to etree.
 func readXML(data []byte, roots ...string) (*etree.Element, error) {
 	if len(data) > MaxCIBSize {
 		return nil, fmt.Errorf("larger than %d bytes", MaxCIBSize)
@@ -65,46 +67,60 @@ func readXML(data []byte, roots ...string) (*etree.Element, error) {
 			return root, nil
 		}
 	}
-	return nil, fmt.Errorf("the root element is <%s>, not <%s>", root.FullTag(), strings.Join(roots, "> or <"))
+	return nil, fmt.Errorf("the root element is <%s>, not <%s>", root.FullTag(), joinTags(roots))
 }
+
+func joinTags(tags []string) string { return strings.Join(tags, "> or <") }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // configReader reads the configuration section into a Cluster.
 type configReader struct {
 	c   *Cluster
-	ids map[string]*etree.Element // every element with an id, for id-ref and templates
+	cfg *xnode
+	ids map[string]*xnode // every element with an id, for id-ref and templates; see byID
 	// nodeAttrs are the nodes' permanent attributes (standby, maintenance).
 	nodeAttrs map[string]map[string]string
 	nodeByID  map[string]string // node id -> name, for node_state entries without uname
 	owner     map[string]*Resource
 }
 
-func newConfigReader(cfg *etree.Element) *configReader {
-	r := &configReader{c: &Cluster{Strategy: "default"}, ids: map[string]*etree.Element{},
+func newConfigReader(cfg *xnode) *configReader {
+	return &configReader{c: &Cluster{Strategy: "default"}, cfg: cfg,
 		nodeAttrs: map[string]map[string]string{}, nodeByID: map[string]string{}, owner: map[string]*Resource{}}
-	var walk func(e *etree.Element)
-	walk = func(e *etree.Element) {
-		if id := e.SelectAttrValue("id", ""); id != "" && e.SelectAttr("id-ref") == nil {
-			if _, dup := r.ids[id]; !dup {
-				r.ids[id] = e
+}
+
+// byID returns the configuration's element with that id (the first, if several have
+// it), or nil. The index is made when first needed: a configuration without id-refs and
+// templates never needs it, and 2,000 guests give it 60,000 entries.
+func (r *configReader) byID(id []byte) *xnode {
+	if r.ids == nil {
+		r.ids = map[string]*xnode{}
+		keys := []string{"id", "id-ref"}
+		vals := make([][]byte, 2)
+		var walk func(e *xnode)
+		walk = func(e *xnode) {
+			if e.attrs(keys, vals); len(vals[0]) > 0 && vals[1] == nil {
+				if _, dup := r.ids[string(vals[0])]; !dup {
+					r.ids[string(vals[0])] = e
+				}
+			}
+			for ch := range e.children() {
+				walk(ch)
 			}
 		}
-		for _, ch := range e.ChildElements() {
-			walk(ch)
-		}
+		walk(r.cfg)
 	}
-	walk(cfg)
-	return r
+	return r.ids[string(id)]
 }
 
 // deref follows an id-ref to the element it names (of the same kind).
-func (r *configReader) deref(e *etree.Element) *etree.Element {
-	ref := e.SelectAttr("id-ref")
-	if ref == nil {
+func (r *configReader) deref(e *xnode) *xnode {
+	ref, ok := e.attrBytes("id-ref")
+	if !ok {
 		return e
 	}
-	if t := r.ids[ref.Value]; t != nil && t.Tag == e.Tag {
+	if t := r.byID(ref); t != nil && bytes.Equal(t.tag(), e.tag()) {
 		return t
 	}
 	return nil
@@ -114,41 +130,43 @@ func (r *configReader) deref(e *etree.Element) *etree.Element {
 // Pacemaker does: sets with a higher score first, the first value of a name
 // wins. A set with a rule is skipped: its values apply only while the rule
 // holds, which cannot be evaluated here.
-func (r *configReader) values(e *etree.Element, tag, owner string) map[string]string {
+func (r *configReader) values(e *xnode, tag, owner string) map[string]string {
 	m := map[string]string{}
 	if e == nil {
 		return m
 	}
 	type set struct {
-		e     *etree.Element
+		e     *xnode
 		score int
 	}
 	var sets []set
-	for _, s := range e.SelectElements(tag) {
+	for s := range e.elements(tag) {
 		t := r.deref(s)
 		if t == nil {
 			r.c.warn(fmt.Sprintf("%s: %s refers to an unknown id and is ignored", owner, tag))
 			continue
 		}
-		if t.SelectElement("rule") != nil {
-			r.c.warn(fmt.Sprintf("%s: %s set %q has a rule and is ignored", owner, tag, t.SelectAttrValue("id", "")))
+		if t.element("rule") != nil {
+			r.c.warn(fmt.Sprintf("%s: %s set %q has a rule and is ignored", owner, tag, t.attr("id", "")))
 			continue
 		}
-		score, _ := parseScore(t.SelectAttrValue("score", "0"))
+		score, _ := parseScore(t.attr("score", "0"))
 		sets = append(sets, set{t, score})
 	}
 	sort.SliceStable(sets, func(i, j int) bool { return sets[i].score > sets[j].score })
+	keys := []string{"name", "value"}
+	vals := make([][]byte, 2)
 	for _, s := range sets {
-		for _, nv := range s.e.SelectElements("nvpair") {
+		for nv := range s.e.elements("nvpair") {
 			if nv = r.deref(nv); nv == nil {
 				continue
 			}
-			name, value := nv.SelectAttrValue("name", ""), nv.SelectAttr("value")
-			if name == "" || value == nil {
+			nv.attrs(keys, vals)
+			if len(vals[0]) == 0 || vals[1] == nil {
 				continue
 			}
-			if _, seen := m[name]; !seen {
-				m[name] = value.Value
+			if _, seen := m[string(vals[0])]; !seen {
+				m[string(vals[0])] = string(vals[1])
 			}
 		}
 	}
@@ -156,7 +174,7 @@ func (r *configReader) values(e *etree.Element, tag, owner string) map[string]st
 }
 
 // utilization reads e's utilization sets.
-func (r *configReader) utilization(e *etree.Element, owner string) (Amounts, error) {
+func (r *configReader) utilization(e *xnode, owner string) (Amounts, error) {
 	a := Amounts{}
 	for name, value := range r.values(e, "utilization", owner) {
 		v, err := parseAmount(owner, name, value)
@@ -169,7 +187,7 @@ func (r *configReader) utilization(e *etree.Element, owner string) (Amounts, err
 }
 
 // options reads placement-strategy and returns symmetric-cluster.
-func (r *configReader) options(crmConfig *etree.Element) (symmetric bool) {
+func (r *configReader) options(crmConfig *xnode) (symmetric bool) {
 	opts := r.values(crmConfig, "cluster_property_set", "cluster options")
 	if s, ok := opts["placement-strategy"]; ok {
 		s = strings.ToLower(strings.TrimSpace(s))
@@ -187,12 +205,12 @@ func (r *configReader) options(crmConfig *etree.Element) (symmetric bool) {
 }
 
 // nodes reads the nodes section: names, capacities, permanent attributes.
-func (r *configReader) nodes(nodes *etree.Element) error {
+func (r *configReader) nodes(nodes *xnode) error {
 	if nodes == nil {
 		return nil
 	}
-	for _, e := range nodes.SelectElements("node") {
-		name := e.SelectAttrValue("uname", e.SelectAttrValue("id", ""))
+	for e := range nodes.elements("node") {
+		name := e.attr("uname", e.attr("id", ""))
 		if name == "" {
 			continue
 		}
@@ -206,7 +224,7 @@ func (r *configReader) nodes(nodes *etree.Element) error {
 		}
 		r.c.Nodes = append(r.c.Nodes, &Node{Name: name, Capacity: capacity, State: Offline})
 		r.nodeAttrs[name] = r.values(e, "instance_attributes", "node "+name)
-		if id := e.SelectAttrValue("id", ""); id != "" {
+		if id := e.attr("id", ""); id != "" {
 			r.nodeByID[id] = name
 		}
 	}

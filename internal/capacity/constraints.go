@@ -3,12 +3,10 @@ package capacity
 import (
 	"fmt"
 	"strings"
-
-	"github.com/beevik/etree"
 )
 
 // constraints applies the rsc_location constraints that restrict placement.
-func (r *configReader) constraints(cons *etree.Element, symmetric bool) {
+func (r *configReader) constraints(cons *xnode, symmetric bool) {
 	if !symmetric {
 		for _, res := range r.c.Resources {
 			res.Allowed = map[string]bool{}
@@ -17,25 +15,25 @@ func (r *configReader) constraints(cons *etree.Element, symmetric bool) {
 	if cons == nil {
 		return
 	}
-	for _, e := range cons.SelectElements("rsc_location") {
-		id := e.SelectAttrValue("id", "")
-		if e.SelectAttr("rsc-pattern") != nil {
+	for e := range cons.elements("rsc_location") {
+		id := e.attr("id", "")
+		if e.hasAttr("rsc-pattern") {
 			r.c.warn(fmt.Sprintf("location constraint %s uses rsc-pattern and is ignored", id))
 			continue
 		}
-		if role := e.SelectAttrValue("role", ""); role != "" && !strings.EqualFold(role, "Started") {
+		if role := e.attr("role", ""); role != "" && !strings.EqualFold(role, "Started") {
 			continue // it restricts one role (promoted instances), not where the resource runs
 		}
 		targets := r.constraintTargets(e)
 		if len(targets) == 0 {
 			continue
 		}
-		node := e.SelectAttrValue("node", "")
-		if e.SelectElement("rule") != nil || node == "" {
+		node := e.attr("node", "")
+		if e.element("rule") != nil || node == "" {
 			r.c.warn(fmt.Sprintf("location constraint %s has rules and is ignored", id))
 			continue
 		}
-		score, ok := parseScore(e.SelectAttrValue("score", ""))
+		score, ok := parseScore(e.attr("score", ""))
 		if !ok {
 			r.c.warn(fmt.Sprintf("location constraint %s has no valid score and is ignored", id))
 			continue
@@ -56,10 +54,12 @@ func (r *configReader) constraints(cons *etree.Element, symmetric bool) {
 
 // constraintTargets returns the modelled resources a location constraint
 // names (rsc, or resource_ref in resource sets).
-func (r *configReader) constraintTargets(e *etree.Element) []*Resource {
-	ids := []string{e.SelectAttrValue("rsc", "")}
-	for _, ref := range e.FindElements("resource_set/resource_ref") {
-		ids = append(ids, ref.SelectAttrValue("id", ""))
+func (r *configReader) constraintTargets(e *xnode) []*Resource {
+	ids := []string{e.attr("rsc", "")}
+	for set := range e.elements("resource_set") {
+		for ref := range set.elements("resource_ref") {
+			ids = append(ids, ref.attr("id", ""))
+		}
 	}
 	var out []*Resource
 	seen := map[*Resource]bool{}

@@ -1,22 +1,22 @@
 package capacity
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/beevik/etree"
 )
 
 // status reads the status section: which nodes are online, in standby or in
 // maintenance, and on which online nodes each guest is active according to
 // its operation history there.
-func (r *configReader) status(st *etree.Element) {
+func (r *configReader) status(st *xnode) {
 	guests := r.c.guests()
-	for _, ns := range st.SelectElements("node_state") {
-		name := ns.SelectAttrValue("uname", "")
+	var h historyReader
+	for ns := range st.elements("node_state") {
+		name := ns.attr("uname", "")
 		if name == "" {
-			name = r.nodeByID[ns.SelectAttrValue("id", "")]
+			name = r.nodeByID[ns.attr("id", "")]
 		}
 		if name == "" {
 			continue
@@ -30,7 +30,7 @@ func (r *configReader) status(st *etree.Element) {
 			n.State = Offline
 			continue
 		}
-		transient := r.values(ns.SelectElement("transient_attributes"), "instance_attributes", "node "+name)
+		transient := r.values(ns.element("transient_attributes"), "instance_attributes", "node "+name)
 		permanent := r.nodeAttrs[name]
 		switch {
 		case isTrue(permanent["standby"]) || isTrue(transient["standby"]):
@@ -40,10 +40,15 @@ func (r *configReader) status(st *etree.Element) {
 		default:
 			n.State = Online
 		}
-		for _, lr := range ns.FindElements("lrm/lrm_resources/lrm_resource") {
-			g := guests[baseID(lr.SelectAttrValue("id", ""))]
-			if g != nil && activeFromHistory(lr.SelectElements("lrm_rsc_op")) {
-				g.Active = append(g.Active, name)
+		for lrm := range ns.elements("lrm") {
+			for list := range lrm.elements("lrm_resources") {
+				for lr := range list.elements("lrm_resource") {
+					id, _ := lr.attrBytes("id")
+					g := guests[baseID(string(id))]
+					if g != nil && h.active(lr) {
+						g.Active = append(g.Active, name)
+					}
+				}
 			}
 		}
 	}
@@ -53,9 +58,9 @@ func (r *configReader) status(st *etree.Element) {
 // a running controller. Pacemaker wrote in_ccm="true" crmd="online" before
 // 2.1.7 and timestamps (0: not) since; a remote node has no controller of its
 // own and only in_ccm counts.
-func nodeStateOnline(ns *etree.Element) bool {
+func nodeStateOnline(ns *xnode) bool {
 	set := func(attr, word string) bool {
-		v := ns.SelectAttrValue(attr, "")
+		v := ns.attr(attr, "")
 		if v == word {
 			return true
 		}
@@ -65,7 +70,7 @@ func nodeStateOnline(ns *etree.Element) bool {
 	if !set("in_ccm", "true") {
 		return false
 	}
-	return isTrue(ns.SelectAttrValue("remote_node", "")) || set("crmd", "online")
+	return isTrue(ns.attr("remote_node", "")) || set("crmd", "online")
 }
 
 // Operation status values of lrm_rsc_op (op-status) that matter here.
@@ -89,37 +94,52 @@ type historyOp struct {
 	pendingOrOrder int // for sorting: pending operations (call-id -1) last
 }
 
-// activeFromHistory replays a resource's operations on one node, oldest
-// first, and says whether it ends up running there. Only a completed stop
-// or a monitor that found it stopped (or not installed) means "not running":
-// a failed or pending operation leaves a resource that may hold its memory.
-func activeFromHistory(ops []*etree.Element) bool {
-	hist := make([]historyOp, 0, len(ops))
-	for _, e := range ops {
+// historyReader reads operation histories; it keeps its buffer from one resource to
+// the next (a CIB has one history per resource and node: 64,000 for 32 nodes and 2,000
+// guests).
+type historyReader struct {
+	hist []historyOp
+}
+
+// The attributes of lrm_rsc_op that active reads, in historyOp's order.
+var opAttrs = []string{"operation", "rc-code", "op-status", "call-id", "last-rc-change"}
+
+// active replays the operations of lr (an lrm_resource: one resource on one node),
+// oldest first, and says whether it ends up running there. Only a completed stop or a
+// monitor that found it stopped (or not installed) means "not running": a failed or
+// pending operation leaves a resource that may hold its memory.
+func (h *historyReader) active(lr *xnode) bool {
+	h.hist = h.hist[:0]
+	var v [5][]byte
+	for e := range lr.elements("lrm_rsc_op") {
+		e.attrs(opAttrs, v[:])
 		o := historyOp{
-			task:   e.SelectAttrValue("operation", ""),
-			rc:     atoiOr(e.SelectAttrValue("rc-code", ""), -1),
-			status: atoiOr(e.SelectAttrValue("op-status", ""), opDone),
-			call:   atoiOr(e.SelectAttrValue("call-id", ""), -1),
+			task:   opTask(v[0]),
+			rc:     atoiOr(string(v[1]), -1),
+			status: atoiOr(string(v[2]), opDone),
+			call:   atoiOr(string(v[3]), -1),
 		}
-		o.lastChange, _ = strconv.ParseInt(e.SelectAttrValue("last-rc-change", "0"), 10, 64)
+		lastChange := "0"
+		if v[4] != nil {
+			lastChange = string(v[4])
+		}
+		o.lastChange, _ = strconv.ParseInt(lastChange, 10, 64)
 		if o.call < 0 {
 			o.pendingOrOrder = 1
 		}
-		hist = append(hist, o)
+		h.hist = append(h.hist, o)
 	}
-	sort.SliceStable(hist, func(i, j int) bool {
-		a, b := hist[i], hist[j]
+	slices.SortStableFunc(h.hist, func(a, b historyOp) int {
 		if a.pendingOrOrder != b.pendingOrOrder {
-			return a.pendingOrOrder < b.pendingOrOrder
+			return cmp.Compare(a.pendingOrOrder, b.pendingOrOrder)
 		}
 		if a.call != b.call {
-			return a.call < b.call
+			return cmp.Compare(a.call, b.call)
 		}
-		return a.lastChange < b.lastChange
+		return cmp.Compare(a.lastChange, b.lastChange)
 	})
 	active := false
-	for _, o := range hist {
+	for _, o := range h.hist {
 		if o.status == opCancelled {
 			continue
 		}
@@ -136,6 +156,17 @@ func activeFromHistory(ops []*etree.Element) bool {
 		}
 	}
 	return active
+}
+
+// opTask is the operation's name when active looks at it, "" for another: a constant
+// rather than a copy of the input.
+func opTask(b []byte) string {
+	for _, t := range [...]string{"monitor", "start", "stop", "migrate_from", "migrate_to", "promote", "demote"} {
+		if string(b) == t {
+			return t
+		}
+	}
+	return ""
 }
 
 func atoiOr(s string, dflt int) int {

@@ -130,6 +130,10 @@ type Cluster struct {
 	Resources []*Resource
 	// Warnings are things the reader skipped or the operator should know.
 	Warnings []string
+	// warned holds the Warnings, for warn's check: a CIB can give a warning per resource
+	// (a storage rule on each of 2,000 guests), and a scan of the list for each was
+	// quadratic.
+	warned map[string]bool
 }
 
 // node returns the node named name, or nil.
@@ -159,10 +163,15 @@ func sortNodes(c *Cluster) {
 }
 
 func (c *Cluster) warn(msg string) {
-	for _, w := range c.Warnings {
-		if w == msg {
-			return
+	if c.warned == nil || len(c.warned) != len(c.Warnings) { // new, or Warnings changed by someone else
+		c.warned = make(map[string]bool, len(c.Warnings))
+		for _, w := range c.Warnings {
+			c.warned[w] = true
 		}
 	}
+	if c.warned[msg] {
+		return
+	}
+	c.warned[msg] = true
 	c.Warnings = append(c.Warnings, msg)
 }

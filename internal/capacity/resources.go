@@ -5,27 +5,25 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/beevik/etree"
 )
 
 // resources reads the top-level resources.
-func (r *configReader) resources(res *etree.Element) error {
+func (r *configReader) resources(res *xnode) error {
 	if res == nil {
 		return nil
 	}
-	for _, e := range res.ChildElements() {
+	for e := range res.children() {
 		var err error
-		switch e.Tag {
-		case "primitive":
+		switch {
+		case e.is("primitive"):
 			err = r.primitiveResource(e)
-		case "group":
+		case e.is("group"):
 			err = r.groupResource(e)
-		case "clone", "master":
+		case e.is("clone"), e.is("master"):
 			err = r.cloneResource(e)
-		case "bundle":
-			if len(e.FindElements(".//utilization")) > 0 {
-				r.c.warn(fmt.Sprintf("bundle %s has utilization, but bundles are not modelled", e.SelectAttrValue("id", "")))
+		case e.is("bundle"):
+			if e.hasDescendant("utilization") {
+				r.c.warn(fmt.Sprintf("bundle %s has utilization, but bundles are not modelled", e.attr("id", "")))
 			}
 		}
 		if err != nil {
@@ -44,12 +42,12 @@ func (r *configReader) add(res *Resource, ids ...string) {
 	}
 }
 
-func (r *configReader) primitiveResource(e *etree.Element) error {
+func (r *configReader) primitiveResource(e *xnode) error {
 	g, stopped, err := r.guest(e)
 	if err != nil {
 		return err
 	}
-	res := &Resource{ID: e.SelectAttrValue("id", ""), Kind: Primitive}
+	res := &Resource{ID: e.attr("id", ""), Kind: Primitive}
 	if g != nil && !stopped {
 		res.Members = []*Guest{g}
 	}
@@ -57,8 +55,8 @@ func (r *configReader) primitiveResource(e *etree.Element) error {
 	return nil
 }
 
-func (r *configReader) groupResource(e *etree.Element) error {
-	res := &Resource{ID: e.SelectAttrValue("id", ""), Kind: Group}
+func (r *configReader) groupResource(e *xnode) error {
+	res := &Resource{ID: e.attr("id", ""), Kind: Group}
 	members, ids, err := r.groupMembers(e)
 	if err != nil {
 		return err
@@ -73,10 +71,10 @@ func (r *configReader) groupResource(e *etree.Element) error {
 // groupMembers reads a group's primitives in order. A member whose
 // target-role is Stopped ends the group: the members after it are colocated
 // with it and cannot run either.
-func (r *configReader) groupMembers(e *etree.Element) (members []*Guest, ids []string, err error) {
+func (r *configReader) groupMembers(e *xnode) (members []*Guest, ids []string, err error) {
 	ended := false
-	for _, p := range e.SelectElements("primitive") {
-		ids = append(ids, p.SelectAttrValue("id", ""))
+	for p := range e.elements("primitive") {
+		ids = append(ids, p.attr("id", ""))
 		g, stopped, err := r.guest(p)
 		if err != nil {
 			return nil, nil, err
@@ -89,8 +87,8 @@ func (r *configReader) groupMembers(e *etree.Element) (members []*Guest, ids []s
 	return members, ids, nil
 }
 
-func (r *configReader) cloneResource(e *etree.Element) error {
-	res := &Resource{ID: e.SelectAttrValue("id", ""), Kind: Clone}
+func (r *configReader) cloneResource(e *xnode) error {
+	res := &Resource{ID: e.attr("id", ""), Kind: Clone}
 	owner := "resource " + res.ID
 	meta := r.values(e, "meta_attributes", owner)
 	for name, dst := range map[string]*int{"clone-max": &res.CloneMax, "clone-node-max": &res.CloneNodeMax} {
@@ -105,25 +103,25 @@ func (r *configReader) cloneResource(e *etree.Element) error {
 	}
 	ids := []string{res.ID}
 	var members []*Guest
-	if p := e.SelectElement("primitive"); p != nil {
+	if p := e.element("primitive"); p != nil {
 		g, stopped, err := r.guest(p)
 		if err != nil {
 			return err
 		}
-		ids = append(ids, p.SelectAttrValue("id", ""))
+		ids = append(ids, p.attr("id", ""))
 		if g != nil && !stopped {
 			members = []*Guest{g}
 		}
-	} else if grp := e.SelectElement("group"); grp != nil {
+	} else if grp := e.element("group"); grp != nil {
 		var more []string
 		var err error
 		if members, more, err = r.groupMembers(grp); err != nil {
 			return err
 		}
-		if stoppedRole(r.values(grp, "meta_attributes", "resource "+grp.SelectAttrValue("id", ""))) {
+		if stoppedRole(r.values(grp, "meta_attributes", "resource "+grp.attr("id", ""))) {
 			members = nil
 		}
-		ids = append(append(ids, grp.SelectAttrValue("id", "")), more...)
+		ids = append(append(ids, grp.attr("id", "")), more...)
 	}
 	if !stoppedRole(meta) {
 		res.Members = members
@@ -134,16 +132,16 @@ func (r *configReader) cloneResource(e *etree.Element) error {
 
 // guest reads a primitive: its utilization (over its template's) and whether
 // its own target-role is Stopped. g is nil when it has no utilization.
-func (r *configReader) guest(e *etree.Element) (g *Guest, stopped bool, err error) {
-	id := e.SelectAttrValue("id", "")
+func (r *configReader) guest(e *xnode) (g *Guest, stopped bool, err error) {
+	id := e.attr("id", "")
 	if id == "" {
 		return nil, false, errors.New("a primitive has no id")
 	}
 	owner := "resource " + id
 	need := Amounts{}
 	meta := map[string]string{}
-	if name := e.SelectAttrValue("template", ""); name != "" {
-		if t := r.ids[name]; t != nil && t.Tag == "template" {
+	if name := e.attr("template", ""); name != "" {
+		if t := r.byID([]byte(name)); t != nil && t.is("template") {
 			if need, err = r.utilization(t, owner+" (template "+name+")"); err != nil {
 				return nil, false, err
 			}

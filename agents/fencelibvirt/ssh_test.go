@@ -80,8 +80,8 @@ type metaParam struct {
 
 // TestMetadataHasFenceVirshParameters: pcs accepts a fence_virsh device
 // for fence_libvirt when every parameter is declared with fence_virsh's
-// type, and renamed ones as fence-agents marks them. "debug" (debug_file's
-// old name) is accepted on stdin by the runtime but not yet declared by it.
+// type, and renamed ones as fence-agents marks them (debug_file obsoletes
+// debug, as in fence-agents 4.12).
 func TestMetadataHasFenceVirshParameters(t *testing.T) {
 	var out bytes.Buffer
 	if code := newAgent(productionDeps()).Main([]string{"-o", "metadata"}, nil, &out, &out); code != 0 {
@@ -102,9 +102,6 @@ func TestMetadataHasFenceVirshParameters(t *testing.T) {
 		"retry_on": "integer", "login_timeout": "second", "shell_timeout": "second", "delay": "second", "missing_as_off": "boolean"}
 	for _, name := range fenceVirshParameters {
 		p, ok := byName[name]
-		if name == "debug" {
-			continue
-		}
 		if !ok {
 			t.Errorf("fence_virsh's %s is not declared", name)
 			continue
@@ -114,7 +111,7 @@ func TestMetadataHasFenceVirshParameters(t *testing.T) {
 		}
 	}
 	for current, old := range map[string]string{"password": "passwd", "password_script": "passwd_script", "command_prompt": "cmd_prompt",
-		"ssh": "secure", "use_sudo": "sudo", "username": "login", "ip": "ipaddr", "plug": "port"} {
+		"ssh": "secure", "use_sudo": "sudo", "username": "login", "ip": "ipaddr", "plug": "port", "debug_file": "debug"} {
 		if byName[current].Obsoletes != old || byName[old].Deprecated != "1" {
 			t.Errorf("%s should obsolete %s (deprecated): %+v %+v", current, old, byName[current], byName[old])
 		}

@@ -81,7 +81,7 @@ func TestMetadataContent(t *testing.T) {
 		params[p.SelectAttrValue("name", "")] = p
 		order = append(order, p.SelectAttrValue("name", ""))
 	}
-	if strings.Join(order, " ") != "action plug port ip ipaddr ipport username login password passwd ssl method login_timeout quiet verbose debug_file version help separator delay power_timeout power_wait stonith_status_sleep" {
+	if strings.Join(order, " ") != "action plug port ip ipaddr ipport username login password passwd ssl method login_timeout quiet verbose debug_file debug version help separator delay power_timeout power_wait stonith_status_sleep" {
 		t.Errorf("parameter order: %s", strings.Join(order, " "))
 	}
 	check := func(name, attr, want string, path string) {
@@ -118,6 +118,9 @@ func TestMetadataContent(t *testing.T) {
 	check("login_timeout", "mixed", "--login-timeout=[seconds]", "getopt")
 	check("power_timeout", "default", "20", "content")
 	check("debug_file", "mixed", "-D, --debug-file=[debugfile]", "getopt")
+	check("debug_file", "obsoletes", "debug", "")
+	check("debug", "deprecated", "1", "")
+	check("debug", "mixed", "-D, --debug-file=[debugfile]", "getopt")
 	if n := len(params["method"].FindElements("content/option")); n != 2 {
 		t.Errorf("method options: %d", n)
 	}

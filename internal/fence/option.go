@@ -162,9 +162,10 @@ func (a *Agent) genericSpecs() (head, tail []*spec) {
 			Description: "Do not log to stderr (syslog, verbose and the debug file are unaffected)"}},
 		&spec{Option: Option{Name: OptVerbose, Short: 'v', Type: Boolean,
 			Description: "Log debug messages too"}},
+		// debug is fence-agents' older name of debug_file: listed as deprecated, as
+		// fence_virsh's meta-data lists it, so that pcs takes a device that sets it.
 		&spec{Option: Option{Name: OptDebugFile, Short: 'D', Type: String, Placeholder: "debugfile",
-			Description: "Append debug messages to this file"},
-			keys: []string{"debug_file", "debug"}},
+			Description: "Append debug messages to this file", Aliases: []string{"debug"}}},
 		&spec{Option: Option{Name: OptVersion, Short: 'V', Type: Boolean,
 			Description: "Print the version and exit"}},
 		&spec{Option: Option{Name: OptHelp, Short: 'h', Type: Boolean,

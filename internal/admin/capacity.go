@@ -43,7 +43,7 @@ func capacityCommand() *cli.Command {
 			"then ignores utilization and may overload hosts.\n\n" +
 			"Without --cib it reads the live cluster with one cibadmin --query (configuration) and one " +
 			"crm_mon --output-as=xml (node states and placement, as the scheduler sees them). With --cib it " +
-			"reads a saved CIB (a regular file of at most 64 MiB, or stdin closed within --timeout) and takes placement from its status section (operation history).\n\n" +
+			"reads a saved CIB (a regular file of at most 512 MiB, or stdin closed within --timeout) and takes placement from its status section (operation history).\n\n" +
 			"Exit status: 0 when the cluster can lose any one node, 1 when some loss is SHORT, 2 on bad " +
 			"usage or when the CIB cannot be read or parsed.",
 		Flags: []cli.Flag{

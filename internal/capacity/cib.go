@@ -11,9 +11,18 @@ import (
 	"github.com/kvmha/kvmha/internal/hostcmd"
 )
 
-// MaxCIBSize bounds what ParseCIB and ApplyCrmMon read: as much as cibadmin and
-// crm_mon may print.
-const MaxCIBSize = hostcmd.MaxCIB
+// MaxCIBSize bounds what ParseCIB and ApplyCrmMon read, and so kvmha capacity --cib.
+// A CIB is mostly operation history: Pacemaker probes every resource on every node and
+// keeps the result, about 850 bytes per resource and node, more where it runs (cibgen
+// writes such histories). 32 nodes and 2,000 guests make 57 MB, 64 nodes and 5,000
+// guests 271 MB, which the 64 MiB of hostcmd.MaxCIB refused; 512 MiB keeps room for
+// longer histories at that size. Reading costs about twice the file's size in memory
+// (the file and io.ReadAll's chunks) and a seventh more for the tree (xmltree.go).
+const MaxCIBSize = 512 << 20
+
+// MaxCIBSize must not refuse what cibadmin and crm_mon may print (hostcmd.MaxCIB): the
+// constant would overflow here, and the build fail, if it did.
+const _ = uint(MaxCIBSize - hostcmd.MaxCIB)
 
 // Placement strategies Pacemaker knows; anything else means "default".
 var strategies = map[string]bool{"default": true, "utilization": true, "minimal": true, "balanced": true}

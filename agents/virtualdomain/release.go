@@ -25,15 +25,23 @@ const maxReleaseTime = 10 * time.Second
 
 // releaseAfterDestroy fences the clients of this node that still hold the writable RBD
 // images of domain t, just destroyed, when nothing on this node uses those images. Best
-// effort: what cannot be done is a warning, the stop has succeeded.
+// effort: what cannot be done is a warning, the stop has succeeded. h is nil when the
+// qemu was killed without libvirtd, which then cannot name the images of storage-pool
+// volumes: only the disks the domain XML names as RBD are released.
 func (v *vd) releaseAfterDestroy(ctx context.Context, req *ocf.Request, s settings, h hypervisor, t target) {
 	if t.file == nil || v.whyNotLocal(t) != "" {
 		return // the disks are unknown, or the qemu was not this host's
 	}
 	rctx, cancel := context.WithTimeout(ctx, min(deadline.Remaining(ctx)/2, maxReleaseTime))
 	defer cancel()
-	disks, err := v.rbdDisks(rctx, req, h, t.file.cfg)
-	if err != nil || len(disks) == 0 {
+	disks := t.file.cfg.RBDDisks
+	if h != nil {
+		var err error
+		if disks, err = v.rbdDisks(rctx, req, h, t.file.cfg); err != nil {
+			return
+		}
+	}
+	if len(disks) == 0 {
 		return
 	}
 	var writable []rbdDisk

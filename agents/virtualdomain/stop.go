@@ -263,13 +263,13 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 			v.releaseAfterDestroy(ctx, req, s, h, t)
 			return nil
 		case errors.Is(err, libvirt.ErrUnreachable), libvirt.IsTimeout(err), dctx.Err() != nil:
-			return v.killWithoutLibvirt(ctx, req, t, err)
+			return v.killWithoutLibvirt(ctx, req, s, t, err)
 		}
 		// libvirt gives up on a qemu that resists SIGKILL for a while
 		// ("Device or resource busy"); try again while its time lasts.
 		req.Log.Warnf("destroy of domain %s failed: %v", t.name, err)
 		if deadline.Sleep(dctx, v.poll) != nil {
-			return v.killWithoutLibvirt(ctx, req, t, err)
+			return v.killWithoutLibvirt(ctx, req, s, t, err)
 		}
 	}
 }
@@ -277,7 +277,7 @@ func (v *vd) destroy(ctx context.Context, req *ocf.Request, s settings, h hyperv
 // killWithoutLibvirt ends the domain's qemu itself after libvirtd failed to
 // destroy it in its time: no qemu left means stopped; a qemu that is not on
 // this host cannot be signalled (stop fails).
-func (v *vd) killWithoutLibvirt(ctx context.Context, req *ocf.Request, t target, cause error) error {
+func (v *vd) killWithoutLibvirt(ctx context.Context, req *ocf.Request, s settings, t target, cause error) error {
 	if why := v.whyNotLocal(t); why != "" {
 		return ocf.Errorf(ocf.ErrGeneric, "cannot stop domain %s: libvirtd %s did not destroy it (%v), and %s",
 			t.name, agentlog.Clip(t.uri), cause, why)
@@ -291,7 +291,21 @@ func (v *vd) killWithoutLibvirt(ctx context.Context, req *ocf.Request, t target,
 		req.Log.Infof("no qemu process of domain %s runs on this node: it is stopped", t.name)
 		return nil
 	}
-	return v.terminateQemu(ctx, req, t, pids)
+	return v.terminateAndRelease(ctx, req, s, t, pids)
+}
+
+// terminateAndRelease ends the domain's qemu without libvirtd, then releases what the
+// killed qemu held on its RBD images, as a destroy does: a qemu that ends on a signal while
+// its I/O hangs leaves its exclusive lock behind (found by the campaign, seed 20261208
+// fault 36: after an OSD restart, libvirtd's destroy hung behind such a qemu, the agent
+// killed it, and the next node refused the guest for its lock until Pacemaker tried the
+// old node again, 100 s later).
+func (v *vd) terminateAndRelease(ctx context.Context, req *ocf.Request, s settings, t target, pids []int) error {
+	if err := v.terminateQemu(ctx, req, t, pids); err != nil {
+		return err
+	}
+	v.releaseAfterDestroy(ctx, req, s, nil, t)
+	return nil
 }
 
 // stopWithoutLibvirt stops a domain whose libvirtd does not answer. No qemu
@@ -316,7 +330,7 @@ func (v *vd) stopWithoutLibvirt(ctx, graceful context.Context, req *ocf.Request,
 			return nil
 		}
 		if graceful.Err() != nil {
-			return v.terminateQemu(ctx, req, t, pids)
+			return v.terminateAndRelease(ctx, req, s, t, pids)
 		}
 		// libvirtd may be back (a restart): then stop the normal way.
 		attempt, cancel := context.WithTimeout(graceful, 2*time.Second)

@@ -257,3 +257,36 @@ func TestStopDestroyReleasesWhatTheKilledQemuHeld(t *testing.T) {
 		t.Fatalf("fenced %q, want only %s (the killed qemu's)", got, mine.Address)
 	}
 }
+
+// The same release when libvirtd's destroy hangs and the agent kills the qemu itself, and
+// when libvirtd does not answer at all: a qemu that ends on a signal while its I/O hangs
+// leaves its lock behind just the same.
+func TestStopKillWithoutLibvirtReleasesWhatTheQemuHeld(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		setup func(h *harness)
+	}{
+		{"destroy hangs", func(h *harness) {
+			h.set("OCF_RESKEY_force_stop", "true")
+			h.hv.add(&fakeDomain{name: "vm1", uuid: testUUID, state: libvirt.StateRunning, destroyHangs: true})
+		}},
+		{"libvirtd down", func(h *harness) { h.hv.down() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.set("OCF_RESKEY_CRM_meta_timeout", "8000")
+			h.writeConfig(domainXML("vm1", testUUID, rbdDiskXML("vda", "rbd/vm1", testUUID)))
+			tc.setup(h)
+			h.qemu.procs["vm1"] = []int{100}
+			mine, theirs := holder("10.0.0.1", "client.1", false), holder("10.0.0.2", "client.2", false)
+			mine.Kind = "locker"
+			h.ceph.images["rbd/vm1"] = cephapi.Status{Exists: true, Holders: []cephapi.Holder{mine, theirs}}
+			r := h.expect("stop", ocf.Success)
+			within(t, r, 8*time.Second)
+			if got := strings.Join(h.ceph.fenced, ","); got != mine.Address {
+				t.Fatalf("fenced %q, want only %s (the killed qemu's)\n%s", got, mine.Address, r.Stderr)
+			}
+		})
+	}
+}

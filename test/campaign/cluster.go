@@ -232,5 +232,7 @@ func (c *cluster) addGuest(g string) error {
 		"op", "migrate_to", "timeout=50s", "op", "migrate_from", "timeout=50s"); err != nil {
 		return err
 	}
-	return c.pcs("constraint", "location", g, "rule", "score=-10000", "kvmha-storage", "eq", "0")
+	// A preference for hosts whose storage works, not a ban of those whose storage fails
+	// (see README): a ban stops every guest when all hosts lose their storage at once.
+	return c.pcs("constraint", "location", g, "rule", "score=1000", "kvmha-storage", "eq", "1")
 }

@@ -130,6 +130,14 @@ bench: deps build
 	test/lab/lab-up || { test/lab/lab-down; exit 1; }; \
 	rc=0; for b in test/bench/*.sh; do echo "== $$b"; bash $$b || rc=1; done; test/lab/lab-down; exit $$rc
 
+# kvmha capacity --cib on a generated CIB of 32 nodes and 2,000 guests (CAPACITY_SIZES="32x2000
+# 64x5000" for more), without the lab (test/bench/capacity.sh; make bench runs it too).
+.PHONY: bench-capacity
+bench-capacity:
+	@mkdir -p $(BUILD)
+	$(GO) build -tags $(GOTAGS) -trimpath -o $(BUILD)/ ./cmd/kvmha
+	bash test/bench/capacity.sh
+
 # The fault campaign on the 3-node lab (as root): CAMPAIGN_SEED, CAMPAIGN_FAULTS,
 # CAMPAIGN_DURATION, CAMPAIGN_GUESTS, CAMPAIGN_KINDS, CAMPAIGN_SABOTAGE, CAMPAIGN_KEEP (see
 # test/campaign/main.go); the report goes to build/campaign-SEED/.

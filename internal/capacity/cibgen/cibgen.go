@@ -369,11 +369,11 @@ func (g *gen) constraints() {
 		target := f.params[len(f.params)-1][1]
 		g.p("      <rsc_location id=\"location-%s-%s--INFINITY\" rsc=\"%s\" node=\"%s\" score=\"-INFINITY\"/>\n", f.id, target, f.id, target)
 	}
-	// The README's storage rule on every guest.
+	// The README's storage rule on every guest: prefer hosts whose storage works.
 	for _, gu := range g.guests {
 		g.p("      <rsc_location id=\"location-%s\" rsc=\"%s\">\n", gu.id, gu.id)
-		g.p("        <rule id=\"location-%s-rule\" boolean-op=\"and\" score=\"-10000\">\n", gu.id)
-		g.p("          <expression id=\"location-%s-rule-expr\" operation=\"eq\" attribute=\"kvmha-storage\" value=\"0\"/>\n", gu.id)
+		g.p("        <rule id=\"location-%s-rule\" boolean-op=\"and\" score=\"1000\">\n", gu.id)
+		g.p("          <expression id=\"location-%s-rule-expr\" operation=\"eq\" attribute=\"kvmha-storage\" value=\"1\"/>\n", gu.id)
 		g.p("        </rule>\n      </rsc_location>\n")
 	}
 	// A few operators' bans (pcs resource ban) and a preference (pcs resource move).

@@ -72,7 +72,12 @@ if grep -qw kvmha_rbd_check=1 /proc/cmdline || [ -e /sys/block/vda ]; then
 fi
 echo "kvmha-guest: READY"
 # The campaign's guests carry a writer (guest.sh writer) and name themselves on the command line.
-if [ -x /bin/kvmha-writer ] && grep -q 'kvmha_writer=' /proc/cmdline; then /bin/kvmha-writer & fi
+# A writer that dies reboots the guest, as an application watchdog would: the campaign saw one
+# crash inside a guest just live-migrated under TCG (Go runtime: "fatal error: bad ts", then
+# SIGSEGV), and a guest left without its writer looks hung for the rest of the run.
+if [ -x /bin/kvmha-writer ] && grep -q 'kvmha_writer=' /proc/cmdline; then
+    (/bin/kvmha-writer; echo "kvmha-guest: writer exited ($?), rebooting"; reboot -f) &
+fi
 while :; do sleep 3600; done
 INIT
 }

@@ -280,7 +280,7 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon (pid %d) has no readable state: %v", pid, err)
 	case st.PID != pid:
 		return ocf.Errorf(ocf.ErrGeneric, "the state file is not the running daemon's (pid %d, not %d)", st.PID, pid)
-	case !st.Fresh(now):
+	case stuck(st, now):
 		return ocf.Errorf(ocf.ErrGeneric, "the heartbeat daemon (pid %d) is stuck: its state is %.1fs old", pid, st.Age(now).Seconds())
 	case st.Phase == heartbeat.PhaseFencing:
 		return ocf.Errorf(ocf.ErrGeneric, "this host is fencing itself (fence message %s)", fenceID(st))
@@ -293,6 +293,18 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 		}
 	}
 	return nil
+}
+
+// stuck says whether the daemon's state is too old for its loop to be running: older than
+// its timeout, past which the daemon stops feeding the watchdog itself. A state only a few
+// intervals old is a daemon that was not scheduled for a while (a busy host, a stalled VM)
+// and still guards the host; failing the monitor for it would have Pacemaker restart the
+// heartbeat, whose clean stop writes a "stopped" record and disarms the watchdog: the host
+// could not be proven dead by staleness until the new daemon is healthy. (Found with the
+// kernel VM pair under Pacemaker: 6-8 s stalls of TCG guests failed the monitor of a daemon
+// with a 30 s timeout, and every restart opened that window.)
+func stuck(st *heartbeat.State, now time.Duration) bool {
+	return !st.Fresh(now) && st.Age(now) >= st.Timeout.D()
 }
 
 func fenceID(st *heartbeat.State) string {

@@ -28,7 +28,7 @@ start records the daemon it launched (its pid, start time, state directory and c
 
 stop in a partition without quorum (and not because this node shuts down) leaves the daemon running and says so: Pacemaker stops every resource there, but the daemon is how the quorate side fences this node, by a message or by staleness. stop may run crm_node and attrd_updater to find that out; monitor never forks.
 
-monitor: OCF_NOT_RUNNING without a daemon; OCF_ERR_GENERIC when the daemon died, is stuck (its state file is older than three intervals), lost the quorum of its backends, or is fencing the host; success otherwise (failing backends are logged).`
+monitor: OCF_NOT_RUNNING without a daemon; OCF_ERR_GENERIC when the daemon died, is stuck (its state file is as old as the timeout, when it stops feeding the watchdog itself), lost the quorum of its backends, or is fencing the host; success otherwise (failing backends are logged).`
 
 type agent struct{ deps }
 

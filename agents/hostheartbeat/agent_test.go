@@ -247,6 +247,41 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestMonitorToleratesAStalledDaemon: a state older than three intervals but younger than the
+// timeout is a daemon that was not scheduled for a while, which still feeds its watchdog: the
+// monitor passes; once the state is as old as the timeout, the daemon is stuck.
+func TestMonitorToleratesAStalledDaemon(t *testing.T) {
+	e := newEnv(t)
+	e.vars.SetParam("timeout", "30")
+	if code, msg := e.run("start"); code != 0 {
+		t.Fatalf("start: %d %s", code, msg)
+	}
+	stateDir := e.vars["OCF_RESKEY_state_dir"]
+	pid := e.pid()
+	e.sys.mu.Lock()
+	p := e.sys.procs[pid]
+	e.sys.procs[pid] = &fakeProc{cancel: func() {}, done: make(chan struct{})}
+	e.sys.mu.Unlock()
+	p.cancel() // no more state writes; the process stays "alive"
+	<-p.done
+	st, err := heartbeat.ReadState(stateDir)
+	if err != nil || st.Timeout.D() != 30*time.Second {
+		t.Fatalf("state %+v %v", st, err)
+	}
+	st.Phase = heartbeat.PhaseRunning // as it was before the stop the cancel made
+	st.Healthy = true
+	st.WrittenAt = heartbeat.BootTime() - 10*time.Second
+	heartbeat.WriteState(stateDir, st)
+	if code, msg := e.run("monitor"); code != 0 {
+		t.Fatalf("monitor of a daemon stalled 10 s with a 30 s timeout: %d %s", code, msg)
+	}
+	st.WrittenAt = heartbeat.BootTime() - 31*time.Second
+	heartbeat.WriteState(stateDir, st)
+	if code, msg := e.run("monitor"); code != int(ocf.ErrGeneric) || !strings.Contains(msg, "stuck") {
+		t.Fatalf("monitor of a daemon stalled past its timeout: %d %s", code, msg)
+	}
+}
+
 func TestMonitorFailures(t *testing.T) {
 	e := newEnv(t)
 	if code, msg := e.run("start"); code != 0 {

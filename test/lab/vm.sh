@@ -15,7 +15,11 @@
 #       Two VMs node1/node2 (192.168.77.1/2 on eth1, a qemu UDP socket link on 127.0.0.1)
 #       sharing the disks (share-rw=on, cache=none; a fresh 1 GiB one if none is given), each
 #       running COMMAND with VM_NAME/VM_IP/VM_PEER/VM_PEER_IP set. Output lines are prefixed
-#       "[nodeN] "; exit code is the worst (highest) of the two.
+#       "[nodeN] "; exit code is the worst (highest) of the two. A VM whose command touched
+#       $VM_XCHG/<vm>.reboot and that then ends without an exit code (sysrq b, a watchdog: a
+#       host's death) is booted again -- fresh root, same disks and addresses, the same COMMAND
+#       -- instead of ending; each such boot takes the request away, and $VM_XCHG/<vm>.boot
+#       holds the boot's number (1, 2, ...). Its exit code is its last boot's.
 #   vm.sh smoke ocfs2|krbd|nbd|all
 #       The lab's own proofs: test/lab/vm/{ocfs2,krbd,nbd}-smoke.sh (krbd/nbd need a Ceph:
 #       CEPH_CONF/CEPH_KEYRING/CEPH_USER/CEPH_POOL, else `test/lab/ceph.sh env`).
@@ -460,9 +464,10 @@ vm_start() {
             fi
             sleep 0.5
         done
-        # tell the other VM of a pair: $VM_XCHG/<vm>.exit holds the exit code (125: none)
+        # tell the other VM of a pair: $VM_XCHG/<vm>.exit holds the exit code (125: none),
+        # unless the VM is to be booted again (see vm_pair)
         rc=$(head -c 16 "$RUN/$vm.rc" 2>/dev/null | tr -dc 0-9)
-        echo "${rc:-125}" >"$RUN/io/xchg/$vm.exit"
+        [ -z "$rc" ] && [ -e "$RUN/io/xchg/$vm.reboot" ] || echo "${rc:-125}" >"$RUN/io/xchg/$vm.exit"
     ) &
     WPID[$vm]=$!
 }
@@ -543,6 +548,17 @@ vm_link_ports() {
     done
 }
 
+# vm_pair_start N BOOT: start VM nodeN of the pair (its BOOTth boot) on the link ports from
+# PAIR_PORT.
+vm_pair_start() {
+    local n=$1 vm=node$1 peer=node$((3 - $1))
+    vm_env "$vm" "192.168.77.$n" "$peer" "192.168.77.$((3 - n))"
+    echo "$2" >"$RUN/io/xchg/$vm.boot"
+    vm_pipes "$vm" "[$vm] "
+    vm_start "$vm" "$RUN/$vm.fifo-out" "$RUN/$vm.fifo-err" \
+        $((PAIR_PORT + n - 1)) $((PAIR_PORT + 2 - n)) "52:54:00:77:00:0$n"
+}
+
 vm_pair() {
     MODE=pair
     vm_prepare "$@"
@@ -552,18 +568,31 @@ vm_pair() {
         truncate -s 1G "$RUN/shared.img"
         SHARED_DISKS=("$RUN/shared.img")
     fi
-    local port n vm peer rc=0 r f
-    port=$(vm_link_ports)
+    local n vm rc=0 r got pids
+    local -A live=() boots=()
+    PAIR_PORT=$(vm_link_ports)
     for n in 1 2; do
-        vm=node$n peer=node$((3 - n))
-        vm_env "$vm" "192.168.77.$n" "$peer" "192.168.77.$((3 - n))"
-        vm_pipes "$vm" "[$vm] "
-        vm_start "$vm" "$RUN/$vm.fifo-out" "$RUN/$vm.fifo-err" \
-            $((port + n - 1)) $((port + 2 - n)) "52:54:00:77:00:0$n"
+        boots[node$n]=1 live[node$n]=1
+        vm_pair_start $n 1
     done
-    for vm in node1 node2; do
+    # as each qemu ends: boot it again if its command asked for that, else it is done
+    while [ ${#live[@]} -gt 0 ]; do
+        got='' pids=()
+        for vm in "${!live[@]}"; do pids+=("${QPID[$vm]}"); done
+        wait -n -p got "${pids[@]}" || true
+        for vm in "${!live[@]}"; do [ "${QPID[$vm]}" = "$got" ] && break; done
+        [ "${QPID[$vm]}" = "$got" ] || continue
         r=0
         vm_finish "$vm" || r=$?
+        if [ "$r" = 125 ] && [ -e "$RUN/io/xchg/$vm.reboot" ]; then
+            rm -f "$RUN/io/xchg/$vm.reboot"
+            mv "$RUN/$vm.console" "$RUN/$vm.console.${boots[$vm]}" 2>/dev/null || true
+            boots[$vm]=$((${boots[$vm]} + 1))
+            lab_log vm "$vm: booting it again (boot ${boots[$vm]}), as its command asked"
+            vm_pair_start "${vm#node}" "${boots[$vm]}"
+            continue
+        fi
+        unset "live[$vm]"
         [ "$r" -le "$rc" ] || rc=$r
     done
     vm_unpipe node1 node2

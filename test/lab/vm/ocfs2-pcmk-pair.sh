@@ -76,16 +76,17 @@ on_fail() {
 # timing NAME SINCE: the TIMING line of NAME, from uptime SINCE to now
 timing() { log "TIMING $1 $(since "$2")s"; }
 
-# until_true SECONDS WHAT CMD...: run CMD every UT_POLL (2) seconds until it succeeds; fail
+# until_true SECONDS WHAT CMD...: run CMD every UT_POLL (4) seconds until it succeeds; fail
 # after SECONDS. (crm_mon and xmllint cost a good part of a second under TCG: polling faster
-# would slow the cluster it watches.)
+# would slow the cluster it watches, whose pacemakerd kills a subdaemon that has not answered
+# its IPC check 5 times in a row.)
 until_true() {
     ut_end=$(($(date +%s) + $1)) ut_what=$2
     shift 2
     until "$@"; do
         [ "$(date +%s)" -lt "$ut_end" ] || fail "timed out waiting for $ut_what"
         [ ! -e "$flags/$peer.failed" ] || fail "$peer failed"
-        sleep "${UT_POLL:-2}"
+        sleep "${UT_POLL:-4}"
     done
 }
 
@@ -203,7 +204,7 @@ started_on() {
 all_started() { # all_started NODE...: hb, o2cb, fs Started on every NODE (crm_mon already run)
     for n in "$@"; do started_on "$n" hb-clone o2cb-clone fs-clone || return 1; done
 }
-fresh_all_started() { mon && all_started "$@" && grep -q " $mnt ocfs2 " /proc/mounts; }
+fresh_all_started() { grep -q " $mnt ocfs2 " /proc/mounts && mon && all_started "$@"; }
 fs_stopped() { mon && [ "$(count "/pacemaker-result/resources/clone[@id='fs-clone']/resource[@active='true']")" = 0 ]; }
 base_started() { mon && started_on node1 hb-clone o2cb-clone && started_on node2 hb-clone o2cb-clone; }
 none_active() { mon && [ "$(count "/pacemaker-result/resources//resource[@active='true']")" = 0 ]; }
@@ -260,6 +261,16 @@ configure_fs() {
         device="$dev" directory="$mnt" fstype=ocfs2)$(ops fs 120s 20s 120s)</primitive>")"
     cib_add constraints '<rsc_order id="fs-after-o2cb" first="o2cb-clone" then="fs-clone" kind="Mandatory"/>'
     cib_add constraints '<rsc_colocation id="fs-with-o2cb" rsc="fs-clone" with-rsc="o2cb-clone" score="INFINITY"/>'
+}
+
+# agent_notes: what the agents had to say during the run - the failed actions Pacemaker keeps,
+# the warnings and errors of the agents (counted, pids dropped) and of the heartbeat daemon.
+agent_notes() {
+    crm_mon -1 -r 2>/dev/null | sed -n '/Failed Resource Actions/,$p' | sed 's/^/  failed: /'
+    grep -E 'log_op_output.*(WARN|ERROR|ocf-exit-reason)' "$PCMK_LOG" |
+        sed 's/^.*log_op_output) *//; s/\[[0-9]*\]//g' | sort | uniq -c | sort -rn | head -n 12 | sed 's/^/  agents: /'
+    grep -E 'WARN|ERROR' /run/kvmha/heartbeat.log 2>/dev/null | cut -c25- | sort | uniq -c | sort -rn | head -n 8 |
+        sed 's/^/  heartbeat: /'
 }
 
 # cluster_down yes|no: every resource stopped (yes: this node tells Pacemaker to: the file
@@ -416,6 +427,7 @@ survive() {
     n=$(fence_events "$victim")
     [ "$n" = "$fencings" ] || fail "$victim was fenced again after its return ($n fencing actions, $fencings before)"
     log "reads $victim's file written after its return; no second fencing"
+    agent_notes
     boot_peer=2
     cluster_down yes
 }
@@ -445,6 +457,7 @@ second_boot() {
     for k in 1 "$rounds"; do [ -s "$mnt/during.$survivor.$k" ] || fail "no during.$survivor.$k"; done
     { echo "$me is back" >"$mnt/$me.back" && sync "$mnt/$me.back"; } || fail "write after the return"
     log "rejoined: reads what $survivor wrote while this node was dead ($rounds rounds), writes"
+    agent_notes
     raise rejoined
     boot_peer=1
     cluster_down no

@@ -65,7 +65,7 @@ func TestO2CBPairUnderPacemaker(t *testing.T) {
 	start := time.Now()
 	// A named run: vm.sh keeps its folder, with the VMs' Pacemaker, corosync and heartbeat logs
 	// in io/xchg/logs, whatever the outcome (the next run of this test clears it).
-	out, code := runVM(t, 40*time.Minute, env, "pair", "--name", "o2cb-pcmk", "--mem", "1024", "--mount", bin, "--",
+	out, code := runVM(t, 55*time.Minute, env, "pair", "--name", "o2cb-pcmk", "--mem", "1024", "--mount", bin, "--",
 		"env", "KVMHA_BIN="+bin, "VICTIM=node2", "sh", "test/lab/vm/ocfs2-pcmk-pair.sh")
 	t.Logf("pair run took %.1fs:\n%s", time.Since(start).Seconds(), out)
 	pass := func(node string) bool {

@@ -280,10 +280,10 @@ cluster_down() {
     if [ "$1" = yes ]; then
         crm_resource --resource fs-clone --meta --set-parameter target-role --parameter-value Stopped ||
             fail "fs-clone target-role=Stopped"
-        until_true 300 "the file system stopped on both" fs_stopped
+        until_true 600 "the file system stopped on both" fs_stopped
         crm_attribute --type crm_config --name stop-all-resources --update true || fail "stop-all-resources"
     fi
-    until_true 300 "every resource stopped" none_active
+    until_true 600 "every resource stopped" none_active
     raise "stopped-resources.$boot"
     wait_for "$peer.stopped-resources.$boot_peer" 300
     kill "$(cat /run/lab-pacemakerd.pid)" 2>/dev/null
@@ -338,7 +338,7 @@ first_boot() {
     t0=$(now)
     corosync_up
     pacemaker_up
-    until_true 300 "both nodes online with a DC" online node1 node2
+    until_true 600 "both nodes online with a DC" online node1 node2
     timing cluster-up "$t0"
     log "cluster up: $(xmllint --xpath 'string(/pacemaker-result/summary/current_dc/@name)' /tmp/mon.xml) is DC"
     raise online
@@ -347,15 +347,15 @@ first_boot() {
     if [ "$me" = node1 ]; then
         t0=$(now)
         configure_base
-        until_true 300 "hb and o2cb Started on both" base_started
+        until_true 600 "hb and o2cb Started on both" base_started
         mkfs.ocfs2 -q -F -b 4K -C 4K -N 2 -L pcmk --cluster-stack=o2cb --cluster-name=lab "$dev" >/tmp/mkfs.out 2>&1 ||
             fail "mkfs.ocfs2: $(cat /tmp/mkfs.out)"
         configure_fs
-        until_true 300 "every clone Started on both" fresh_all_started node1 node2
+        until_true 600 "every clone Started on both" fresh_all_started node1 node2
         timing resources-started "$t0"
         raise configured
     else
-        wait_for node1.configured 600
+        wait_for node1.configured 1200
         until_true 120 "every clone Started on both" fresh_all_started node1 node2
     fi
     log "resources: $(crm_mon -1 -r 2>/dev/null | grep -E 'Started|Stopped|FAILED' | tr -s ' ' | tr '\n' ';')"
@@ -445,9 +445,9 @@ second_boot() {
     t0=$(now)
     corosync_up
     pacemaker_up
-    until_true 300 "$me online again" online node1 node2
+    until_true 600 "$me online again" online node1 node2
     timing rejoin-online "$t0"
-    until_true 300 "the clones Started on $me" fresh_all_started node1 node2
+    until_true 600 "the clones Started on $me" fresh_all_started node1 node2
     timing rejoin-started "$t0"
     [ "$(cat "$mnt/$survivor.txt")" = "written by $survivor" ] || fail "cannot read $survivor.txt"
     [ "$(cat "$mnt/$me.txt")" = "written by $me" ] || fail "cannot read the file this node wrote before it died"

@@ -273,7 +273,9 @@ func (a *agent) monitor(ctx context.Context, req *ocf.Request) error {
 	case pid == 0:
 		return ocf.Exit(ocf.NotRunning)
 	}
-	st, err := heartbeat.ReadState(cfg.StateDir)
+	rctx, cancel := context.WithTimeout(ctx, readBound(ctx))
+	st, err := heartbeat.ReadStateContext(rctx, cfg.StateDir)
+	cancel()
 	now := a.now()
 	switch {
 	case err != nil:

@@ -497,3 +497,21 @@ func TestRealSpawn(t *testing.T) {
 		t.Fatal("boot time")
 	}
 }
+
+// TestReadBound: reads of the daemon's files may take half the action's remaining time, never
+// less than two seconds (a starved host is no hung mount).
+func TestReadBound(t *testing.T) {
+	if got := readBound(context.Background()); got != pidFileTimeout {
+		t.Errorf("no deadline: %v, want %v", got, pidFileTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	if got := readBound(ctx); got < 59*time.Second || got > 60*time.Second {
+		t.Errorf("120 s left: %v, want about 60 s", got)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), time.Second)
+	defer cancel2()
+	if got := readBound(short); got != pidFileTimeout {
+		t.Errorf("1 s left: %v, want %v", got, pidFileTimeout)
+	}
+}

@@ -160,13 +160,26 @@ func partitioned(ctx context.Context) (bool, string) {
 // when none was.
 func shuttingDown(value string) bool { return value != "" && value != "0" }
 
-// pidFileTimeout bounds reading the pid file: the state directory is a parameter, and may
-// be on a mount that hangs.
+// pidFileTimeout bounds reading the pid file and the state: the state directory is a
+// parameter, and may be on a mount that hangs. It is a floor (see readBound).
 const pidFileTimeout = 2 * time.Second
+
+// readBound is how long a read of the daemon's files may take: half the time the action has
+// left, at least pidFileTimeout. Two seconds alone mistook a starved host for a hung mount:
+// the kernel VM pair under Pacemaker (TCG guests at nice 19) failed monitors of a healthy
+// daemon with "read /run/kvmha/heartbeat.state: read did not finish in time" on a tmpfs, and
+// each failure restarted the heartbeat (a clean stop: a stopped record, the watchdog disarmed).
+func readBound(ctx context.Context) time.Duration {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return pidFileTimeout
+	}
+	return max(time.Until(d)/2, pidFileTimeout)
+}
 
 // readPID reads the daemon's pid file: 0 when there is none.
 func readPID(ctx context.Context, path string) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, pidFileTimeout)
+	ctx, cancel := context.WithTimeout(ctx, readBound(ctx))
 	defer cancel()
 	data, err := files.Read(ctx, path, 64)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -79,6 +79,11 @@ const (
 func ReadState(dir string) (*State, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), stateReadTimeout)
 	defer cancel()
+	return ReadStateContext(ctx, dir)
+}
+
+// ReadStateContext is ReadState bounded by ctx instead of its own two seconds.
+func ReadStateContext(ctx context.Context, dir string) (*State, error) {
 	data, err := files.Read(ctx, StatePath(dir), maxStateSize)
 	if err != nil {
 		return nil, err

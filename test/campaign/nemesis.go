@@ -22,8 +22,9 @@ const (
 	// failureExpiry: a failure first seen late in the clean wait (a guest whose storage a
 	// depth-20 monitor found lost a minute after an OSD restart) is recovered at once but
 	// recorded until failure-timeout (60 s) has passed and Pacemaker rechecks: the wait goes
-	// on that long after it, once, so that such a fault is judged by whether the record
-	// expires by itself, not by when it happened to appear.
+	// on that long after each new one (up to two expiries past cleanBound), so that such a
+	// fault is judged by whether the records expire by themselves, not by when they appeared
+	// (an OSD restart can cost two guests their watches a minute apart: seed 20261209, #118).
 	failureExpiry     = 95 * time.Second
 	quietBetween      = 3 * time.Second
 	stuckNodeBound    = 90 * time.Second // a node that is on but not online this long is power-cycled
@@ -137,7 +138,8 @@ func (n *nemesis) one(k, total int, kind string) {
 	for _, f := range n.obs.failuresNow() {
 		failuresAtStart[f] = true
 	}
-	extended := false
+	seen := map[string]bool{}
+	hardStop := start.Add(cleanBound + 2*failureExpiry)
 	for time.Now().Before(deadline) {
 		ok, _ := n.obs.settled(res.Heal)
 		writing, _ := n.obs.writing(res.Heal)
@@ -147,8 +149,15 @@ func (n *nemesis) one(k, total int, kind string) {
 			break
 		}
 		for _, f := range failures {
-			if !failuresAtStart[f] && !extended && time.Now().Add(failureExpiry).After(deadline) {
-				deadline, extended = time.Now().Add(failureExpiry), true
+			if failuresAtStart[f] || seen[f] {
+				continue
+			}
+			seen[f] = true
+			if until := time.Now().Add(failureExpiry); until.After(deadline) {
+				deadline = until
+				if deadline.After(hardStop) {
+					deadline = hardStop
+				}
 				n.log("     new failure %s: the clean wait goes on until it can expire", f)
 			}
 		}

@@ -32,7 +32,8 @@
 # seconds; written down in test/lab/README.md): corosync token 20 s (consensus 24 s);
 # HostHeartbeat interval 3 s, timeout 60 s, softdog 60 s (fence_kvmha margin 5 s: a dead host
 # is proven fenced 125 s after its last beat); stonith-timeout 300 s; operations: start/stop
-# 120 s, monitors every 20 s with 120 s timeouts; O2CB's own timeouts are the agent's defaults (dead threshold 31:
+# 120 s (the file system's 300 s: an OCFS2 umount took 85 s to over 120 s, and a failed stop is
+# a fencing), monitors every 20 s with 120 s timeouts; O2CB's own timeouts are the agent's defaults (dead threshold 31:
 # 60 s; idle 30 s) unless O2CB_PARAMS says others.
 #
 # Environment (set by vm.sh pair): VM_NAME, VM_PEER, VM_IP, VM_PEER_IP, VM_XCHG. KVMHA_BIN: the
@@ -258,7 +259,7 @@ configure_base() {
 # the second: the file system (after mkfs.ocfs2), after and with O2CB
 configure_fs() {
     cib_add resources "$(clone fs "<primitive id=\"fs\" class=\"ocf\" provider=\"heartbeat\" type=\"Filesystem\">$(nv fs \
-        device="$dev" directory="$mnt" fstype=ocfs2)$(ops fs 120s 20s 120s)</primitive>")"
+        device="$dev" directory="$mnt" fstype=ocfs2)$(ops fs 300s 20s 120s)</primitive>")"
     cib_add constraints '<rsc_order id="fs-after-o2cb" first="o2cb-clone" then="fs-clone" kind="Mandatory"/>'
     cib_add constraints '<rsc_colocation id="fs-with-o2cb" rsc="fs-clone" with-rsc="o2cb-clone" score="INFINITY"/>'
 }
